@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine: `make lab` opens the lessons, `make test` runs the tests.
+# Both create .venv and install the project with the tested versions (constraints.txt) when needed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := GAN_LESSONS_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest
+# A fresh random token for each `make lab`; JupyterLab refuses requests without it.
+LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))')
+
+.PHONY: lab test test-gpu clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(LAB_TOKEN) \
+		--ServerApp.root_dir=. notebooks/00_start_here.ipynb
+
+# Unit tests and every notebook under nbval, in fast mode, two workers (one notebook per worker).
+test: $(STAMP)
+	$(PYTEST) -n 2 --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests notebooks
+
+# The same notebooks in full mode on a CUDA GPU: fails when none is found. CI has no GPU and never runs it.
+test-gpu: $(STAMP)
+	$(BIN)/python -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA GPU found: make test-gpu needs one")'
+	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 notebooks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache test-artifacts
+	find . -name __pycache__ -prune -exec rm -rf {} +

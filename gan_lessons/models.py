@@ -1,0 +1,136 @@
+"""Generators and discriminators: small MLPs for 2-D targets and MNIST, DCGAN for 28x28 images.
+
+Every discriminator returns one raw logit (or critic score) per sample, shape (N,); the losses decide
+what it means. `spectral_norm=True` wraps each weight layer in spectral normalization (Miyato et al., 2018).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+
+def _linear(n_in: int, n_out: int, spectral: bool = False) -> nn.Module:
+    layer = nn.Linear(n_in, n_out)
+    return _sn(layer) if spectral else layer
+
+
+def _check_sizes(**sizes: int) -> None:
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name}={value!r} is not allowed; it must be a positive integer")
+
+
+class MLPGenerator(nn.Module):
+    """z (N, z_dim) -> x (N, out_dim): Linear-ReLU layers of the given widths, then a linear (or tanh) output."""
+
+    def __init__(self, z_dim: int = 2, widths: tuple[int, ...] = (128, 128), out_dim: int = 2, tanh: bool = False):
+        super().__init__()
+        _check_sizes(z_dim=z_dim, out_dim=out_dim, **{f"widths[{i}]": w for i, w in enumerate(widths)})
+        self.z_dim, sizes, layers = z_dim, (z_dim, *widths), []
+        for n_in, n_out in zip(sizes, sizes[1:]):
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        layers.append(nn.Linear(sizes[-1], out_dim))
+        if tanh:
+            layers.append(nn.Tanh())  # images live in [-1, 1]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """x (N, ...) -> logit (N,): flatten, Linear-LeakyReLU(0.2) layers, one linear output."""
+
+    def __init__(self, in_dim: int = 2, widths: tuple[int, ...] = (128, 128), spectral_norm: bool = False):
+        super().__init__()
+        _check_sizes(in_dim=in_dim, **{f"widths[{i}]": w for i, w in enumerate(widths)})
+        sizes, layers = (in_dim, *widths), []
+        for n_in, n_out in zip(sizes, sizes[1:]):
+            layers += [_linear(n_in, n_out, spectral_norm), nn.LeakyReLU(0.2)]
+        layers.append(_linear(sizes[-1], 1, spectral_norm))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x.flatten(1)).squeeze(1)
+
+
+def mlp_gan_2d(z_dim: int = 2, hidden: int = 128, spectral_norm: bool = False) -> tuple[nn.Module, nn.Module]:
+    """The lab's 2-D GAN: G is z_dim-hidden-hidden-2, D is 2-hidden-hidden-1."""
+    _check_sizes(hidden=hidden)
+    return MLPGenerator(z_dim, (hidden, hidden), 2), MLPDiscriminator(2, (hidden, hidden), spectral_norm)
+
+
+class ImageMLPGenerator(MLPGenerator):
+    """The classic MNIST MLP generator: 100 -> 128 -> 256 -> 784 with tanh, reshaped to (N, 1, 28, 28)."""
+
+    def __init__(self, z_dim: int = 100, widths: tuple[int, ...] = (128, 256)):
+        super().__init__(z_dim, widths, 28 * 28, tanh=True)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, 1, 28, 28)
+
+
+def image_mlp_discriminator(spectral_norm: bool = False) -> MLPDiscriminator:
+    """Its discriminator: 784 -> 256 -> 128 -> 1."""
+    return MLPDiscriminator(28 * 28, (256, 128), spectral_norm)
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN generator for 28x28 (Radford et al., 2016): transposed convs, batch norm, ReLU, tanh output.
+
+    Shapes: z (N, z_dim) -> (N, 4w, 7, 7) -> (N, 2w, 14, 14) -> (N, 1, 28, 28); a transposed conv with
+    kernel 4, stride 2, padding 1 doubles the size: out = (in - 1) * 2 - 2 * 1 + 4 = 2 * in.
+    """
+
+    def __init__(self, z_dim: int = 100, width: int = 32, channels: int = 1):
+        super().__init__()
+        _check_sizes(z_dim=z_dim, width=width, channels=channels)
+        self.z_dim, w = z_dim, width
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(z_dim, 4 * w, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * w, channels, 4, 2, 1), nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.view(len(z), -1, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator for 28x28: strided convs, LeakyReLU(0.2), batch norm (left out under spectral norm)."""
+
+    def __init__(self, width: int = 32, channels: int = 1, spectral_norm: bool = False):
+        super().__init__()
+        _check_sizes(width=width, channels=channels)
+        w, sn = width, (_sn if spectral_norm else (lambda m: m))
+        norm = nn.Identity() if spectral_norm else nn.BatchNorm2d(2 * w)
+        self.net = nn.Sequential(
+            sn(nn.Conv2d(channels, w, 4, 2, 1)), nn.LeakyReLU(0.2, True),  # 28 -> 14
+            sn(nn.Conv2d(w, 2 * w, 4, 2, 1, bias=spectral_norm)), norm, nn.LeakyReLU(0.2, True),  # 14 -> 7
+            sn(nn.Conv2d(2 * w, 1, 7, 1, 0)),  # 7 -> 1: one logit
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).flatten()
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN's initialization: conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.
+
+    Use as `model.apply(dcgan_init)`.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        weight = getattr(module, "parametrizations", None)
+        target = module.parametrizations.weight.original if weight is not None else module.weight
+        nn.init.normal_(target, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable numbers in a model."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

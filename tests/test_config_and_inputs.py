@@ -1,0 +1,81 @@
+"""Configuration, device choice, fast mode, and bad inputs rejected with errors that name the parameter."""
+import dataclasses
+
+import pytest
+import torch
+
+from gan_lessons import cli
+from gan_lessons.config import TrainConfig, get_device, steps
+from gan_lessons.data import make_target
+from gan_lessons.training import make_2d_trainer
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("lr_d", 0.0, "positive"), ("lr_d", -1e-3, "positive"), ("lr_g", 0, "positive"),
+    ("lr_g", float("nan"), "positive"), ("batch_size", 0, "positive integer"),
+    ("batch_size", -5, "positive integer"), ("z_dim", 0, "positive integer"), ("z_dim", 1.5, "positive integer"),
+    ("d_steps", 0, "positive integer"), ("loss", "bce", "nonsaturating"), ("target", "ring7", "ring8"),
+    ("regularizer", "l2", "r1"), ("device", "tpu", "cuda"), ("beta1", 1.0, r"\[0, 1\)"),
+])
+def test_bad_config_names_parameter_value_and_what_is_allowed(field, value, allowed):
+    with pytest.raises(ValueError) as error:
+        TrainConfig(**{field: value})
+    message = str(error.value)
+    assert message.startswith(f"{field}=") and repr(value) in message
+    assert pytest.importorskip("re").search(allowed, message)
+
+
+def test_replace_validates_too():
+    with pytest.raises(ValueError, match="lr_g=-1"):
+        dataclasses.replace(TrainConfig(), lr_g=-1)
+
+
+def test_every_default_is_commented():
+    source = open(TrainConfig.__module__.replace(".", "/") + ".py").read()
+    for field in dataclasses.fields(TrainConfig):
+        line = next(line for line in source.splitlines() if line.strip().startswith(f"{field.name}:"))
+        assert "#" in line, f"TrainConfig.{field.name} has no comment"
+
+
+def test_trainer_setters_reject_bad_values():
+    trainer, _ = make_2d_trainer(TrainConfig())
+    for name, value in (("lr_d", 0.0), ("lr_g", -1.0), ("d_steps", 0), ("regularizer", "dropout")):
+        with pytest.raises(ValueError, match=f"{name}="):
+            setattr(trainer, name, value)
+    trainer.lr_d = 3e-4
+    assert trainer.opt_d.param_groups[0]["lr"] == 3e-4
+
+
+def test_unknown_target_is_rejected():
+    with pytest.raises(ValueError, match=r"target='circle'.*ring8, grid25, spiral, moons"):
+        make_target("circle")
+
+
+def test_auto_device_follows_what_is_present():
+    expected = "cuda" if torch.cuda.is_available() else None
+    assert get_device("auto").type == (expected or get_device("auto").type)
+    if not torch.cuda.is_available():
+        assert get_device("auto").type in ("mps", "cpu")
+        with pytest.raises(ValueError, match="device='cuda'"):
+            get_device("cuda")
+
+
+def test_fast_mode_picks_the_small_number(monkeypatch):
+    monkeypatch.setenv("GAN_LESSONS_FAST", "1")
+    assert steps(full=2000, fast=50) == 50
+    monkeypatch.setenv("GAN_LESSONS_FAST", "0")
+    assert steps(full=2000, fast=50) == 2000
+    with pytest.raises(ValueError, match="fast=0"):
+        steps(full=10, fast=0)
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["--steps", "0"], "steps=0"), (["--lr-d", "-0.1"], "lr_d=-0.1"), (["--loss", "bce"], "loss='bce'"),
+    (["--target", "ring9"], "target='ring9'"), (["--batch-size", "0"], "batch_size=0"), (["--z-dim", "0"], "z_dim=0"),
+])
+def test_cli_rejects_bad_input_with_the_parameter_name(argv, name, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--out", str(tmp_path / "run"), *argv])
+    assert exit_info.value.code == 2
+    assert name in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
