@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PYTEST := GAN_LESSONS_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest
+# One thread per worker: two workers on two cores, and small models run no faster on more threads.
+PYTEST := GAN_LESSONS_FAST=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 # A fresh random token for each `make lab`; JupyterLab refuses requests without it.
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))')
 
