@@ -1,0 +1,46 @@
+"""The exercise checks of lessons 01 and 02 accept right answers and explain wrong ones."""
+import math
+
+import torch
+from torch import nn
+
+from gan_lessons.checks import lesson01, lesson02
+
+
+def test_exponential_check():
+    assert lesson01.check_sample_exponential(lambda u, rate: -torch.log(1 - u) / rate).ok
+    wrong = {
+        "decreases": lambda u, rate: -torch.log(u) / rate,
+        "ignores the rate": lambda u, rate: -torch.log(1 - u),
+        "rate^2": lambda u, rate: -torch.log(1 - u) * rate,
+        "NotImplementedError": lambda u, rate: (_ for _ in ()).throw(NotImplementedError),
+        "forget `return`": lambda u, rate: None,
+    }
+    for phrase, fn in wrong.items():
+        result = lesson01.check_sample_exponential(fn)
+        assert not result.ok and phrase in result.message, (phrase, result.message)
+
+
+def test_uniform_generator_check():
+    right = lambda z, a, b: a + (b - a) * 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    assert lesson01.check_uniform_generator(right).ok
+    assert "lie in [a, b]" in lesson01.check_uniform_generator(lambda z, a, b: z).message
+    assert "not uniform" in lesson01.check_uniform_generator(lambda z, a, b: (a + b) / 2 + torch.tanh(z) * 2).message
+
+
+def test_generator_check():
+    good = lambda z_dim: nn.Sequential(nn.Linear(z_dim, 16), nn.ReLU(), nn.Linear(16, 2))
+    assert lesson02.check_generator(good).ok
+    fixed_input = lambda z_dim: nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    assert "z_dim inputs" in lesson02.check_generator(fixed_input).message
+    linear = lambda z_dim: nn.Sequential(nn.Linear(z_dim, 16), nn.Linear(16, 2))
+    assert "nonlinearity" in lesson02.check_generator(linear).message
+    three_d = lambda z_dim: nn.Sequential(nn.Linear(z_dim, 16), nn.ReLU(), nn.Linear(16, 3))
+    assert "shape (7, 2)" in lesson02.check_generator(three_d).message
+    assert "nn.Module" in lesson02.check_generator(lambda z_dim: "G").message
+
+
+def test_conv_transpose_check():
+    assert lesson02.check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s - 2 * p + k).ok
+    assert "forgot the padding" in lesson02.check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s + k).message
+    assert "ordinary convolution" in lesson02.check_conv_transpose_size(lambda n, k, s, p: (n + 2 * p - k) // s + 1).message
