@@ -67,3 +67,5 @@ def _preview(x: torch.Tensor) -> str:
 from . import lesson01, lesson02  # noqa: E402  (the lesson modules use the helpers above)
 from .lesson01 import check_sample_exponential, check_uniform_generator  # noqa: E402
 from .lesson02 import check_conv_transpose_size, check_generator  # noqa: E402
+from . import lesson05  # noqa: E402
+from .lesson05 import check_d_step, check_g_step  # noqa: E402
