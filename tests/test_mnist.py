@@ -414,3 +414,12 @@ def test_copied_real_split_loads_from_root(mnist_dir, tmp_path):
         shutil.copy(mnist_dir / name, tmp_path / name)
     images, labels = mnist.load_mnist("test", root=tmp_path, download=False)
     assert images.shape == (10_000, 28, 28) and labels.shape == (10_000,)
+
+
+def test_training_split_falls_back_to_the_local_test_split(mnist_dir, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("no download may be tried when a split is here")
+
+    monkeypatch.setattr(mnist, "download", no_network)
+    images, labels, split = mnist.load_mnist_for_training(root=mnist_dir)
+    assert split == "test" and images.shape == (10_000, 28, 28) and len(labels) == 10_000

@@ -247,3 +247,12 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
 def mnist_available(split: str = "test", root: str | os.PathLike | None = None) -> bool:
     """True when both files of the split are on this machine (no download, no network, no checksum)."""
     return all(find_file(name, root) is not None for name in _split_files(split))
+
+
+def load_mnist_for_training(root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The split a lesson should train on: "train" when it is here, else "test" when only that is here
+    (an offline classroom or a test machine), else "train" downloaded. Returns images, labels, split."""
+    for split in ("train", "test"):
+        if mnist_available(split, root):
+            return (*load_mnist(split, root, download=False), split)
+    return (*load_mnist("train", root, download=True), "train")
