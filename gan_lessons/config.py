@@ -42,17 +42,40 @@ class TrainConfig:
 
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name}={value!r} is not known; allowed values: {', '.join(allowed)}")
 
 
+def _is_number(value: object) -> bool:
+    """int or float, but not bool (True would pass as 1) and not NaN."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def check_int(name: str, value: object, low: int, high: int) -> None:
+    """ValueError unless `value` is an integer in [low, high]."""
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+        raise ValueError(f"{name}={value!r} is not allowed; it must be an integer from {low} to {high}")
+
+
+def check_float(name: str, value: object, low: float, high: float, include_low: bool = False) -> None:
+    """ValueError unless `value` is a number in (low, high] (or [low, high] with include_low)."""
+    above = _is_number(value) and (value >= low if include_low else value > low)
+    if not (above and value <= high):
+        bracket = "[" if include_low else "("
+        raise ValueError(f"{name}={value!r} is not allowed; it must be a number in {bracket}{low:g}, {high:g}]")
+
+
 def _check_positive(name: str, value: object, kind: type) -> None:
-    ok = isinstance(value, kind) and not isinstance(value, bool) and value > 0
-    if kind is float:  # ints are fine where a float is asked for, NaN and inf are not
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
-    if not ok:
-        what = "a positive integer (1, 2, ...)" if kind is int else "a positive finite number"
-        raise ValueError(f"{name}={value!r} is not allowed; it must be {what}")
+    """A positive integer (kind=int) or a positive finite number (kind=float)."""
+    if kind is int:
+        check_int(name, value, 1, LIMITS.get(name, 10**9))
+    else:
+        check_float(name, value, 0.0, LIMITS.get(name, 1e300))
+
+
+# Upper bounds that keep a run on a laptop; a value beyond them is almost surely a typo.
+LIMITS = {"z_dim": 1024, "hidden": 4096, "batch_size": 65536, "d_steps": 100, "lr_d": 1.0, "lr_g": 1.0,
+          "reg_weight": 1e4, "seed": 2**32 - 1, "n_steps": 10**9, "steps": 10**9}
 
 
 def validate_config(cfg: TrainConfig) -> None:
@@ -62,17 +85,13 @@ def validate_config(cfg: TrainConfig) -> None:
     _check_choice("regularizer", cfg.regularizer, REGULARIZER_NAMES)
     _check_choice("device", cfg.device, DEVICE_NAMES)
     for name in ("z_dim", "hidden", "batch_size", "d_steps"):
-        _check_positive(name, getattr(cfg, name), int)
+        check_int(name, getattr(cfg, name), 1, LIMITS[name])
     for name in ("lr_d", "lr_g"):
-        _check_positive(name, getattr(cfg, name), float)
+        check_float(name, getattr(cfg, name), 0.0, LIMITS[name])
     for name in ("beta1", "beta2"):
-        value = getattr(cfg, name)
-        if not (isinstance(value, (int, float)) and 0 <= value < 1):
-            raise ValueError(f"{name}={value!r} is not allowed; it must lie in [0, 1)")
-    if not (isinstance(cfg.reg_weight, (int, float)) and 0 <= cfg.reg_weight < float("inf")):
-        raise ValueError(f"reg_weight={cfg.reg_weight!r} is not allowed; it must be a finite number >= 0")
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
-        raise ValueError(f"seed={cfg.seed!r} is not allowed; it must be an integer >= 0")
+        check_float(name, getattr(cfg, name), 0.0, 0.9999, include_low=True)
+    check_float("reg_weight", cfg.reg_weight, 0.0, LIMITS["reg_weight"], include_low=True)
+    check_int("seed", cfg.seed, 0, LIMITS["seed"])
 
 
 def replace(cfg: TrainConfig, **changes: object) -> TrainConfig:
@@ -96,8 +115,7 @@ def get_device(name: str = "auto") -> torch.device:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) so that a run repeats exactly on the CPU."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r} is not allowed; it must be an integer >= 0")
+    check_int("seed", seed, 0, LIMITS["seed"])
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -111,6 +129,5 @@ def fast_mode() -> bool:
 def steps(full: int, fast: int) -> int:
     """The number of steps (or epochs, samples...) to use: `full` for a lesson, `fast` under tests."""
     for name, value in (("full", full), ("fast", fast)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name}={value!r} is not allowed; it must be a positive integer")
+        check_int(name, value, 1, 10**9)
     return fast if fast_mode() else full

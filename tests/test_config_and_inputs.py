@@ -11,11 +11,12 @@ from gan_lessons.training import make_2d_trainer
 
 
 @pytest.mark.parametrize("field, value, allowed", [
-    ("lr_d", 0.0, "positive"), ("lr_d", -1e-3, "positive"), ("lr_g", 0, "positive"),
-    ("lr_g", float("nan"), "positive"), ("batch_size", 0, "positive integer"),
-    ("batch_size", -5, "positive integer"), ("z_dim", 0, "positive integer"), ("z_dim", 1.5, "positive integer"),
-    ("d_steps", 0, "positive integer"), ("loss", "bce", "nonsaturating"), ("target", "ring7", "ring8"),
-    ("regularizer", "l2", "r1"), ("device", "tpu", "cuda"), ("beta1", 1.0, r"\[0, 1\)"),
+    ("lr_d", 0.0, r"\(0, 1\]"), ("lr_d", -1e-3, r"\(0, 1\]"), ("lr_g", 0, r"\(0, 1\]"),
+    ("lr_g", float("nan"), r"\(0, 1\]"), ("batch_size", 0, "integer from 1 to 65536"),
+    ("batch_size", -5, "integer from 1"), ("z_dim", 0, "integer from 1 to 1024"), ("z_dim", 1.5, "integer"),
+    ("d_steps", 0, "integer from 1"), ("loss", "bce", "nonsaturating"), ("target", "ring7", "ring8"),
+    ("regularizer", "l2", "r1"), ("device", "tpu", "cuda"), ("beta1", 1.0, r"\[0, 0.9999\]"),
+    ("reg_weight", True, r"\[0, 10000\]"), ("seed", -1, "integer from 0"),
 ])
 def test_bad_config_names_parameter_value_and_what_is_allowed(field, value, allowed):
     with pytest.raises(ValueError) as error:
