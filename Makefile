@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 PYTEST := GAN_LESSONS_FAST=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 # A fresh random token for each `make lab`; JupyterLab refuses requests without it.
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))')
+LAB_ARGS  ?=
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test test-gpu clean
 
@@ -19,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(LAB_TOKEN) \
-		--ServerApp.root_dir=. notebooks/00_start_here.ipynb
+		--ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 # Unit tests and every notebook under nbval, in fast mode, two workers (one notebook per worker).
 test: $(STAMP)
