@@ -69,3 +69,7 @@ from .lesson01 import check_sample_exponential, check_uniform_generator  # noqa:
 from .lesson02 import check_conv_transpose_size, check_generator  # noqa: E402
 from . import lesson05  # noqa: E402
 from .lesson05 import check_d_step, check_g_step  # noqa: E402
+from . import lesson03  # noqa: E402
+from .lesson03 import check_d_loss, check_optimal_discriminator  # noqa: E402
+from . import lesson04  # noqa: E402
+from .lesson04 import check_jsd, check_nonsaturating_loss, check_value_function  # noqa: E402
