@@ -24,8 +24,10 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(LAB_TOKEN) \
 		--ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_start_here.ipynb
 
-# Unit tests and every notebook under nbval, in fast mode, two workers (one notebook per worker).
+# Unit tests, every notebook under nbval in fast mode, and the live lab in a real browser (headless Chromium,
+# installed by scripts/ensure_browser.sh when missing); two workers, one notebook per worker.
 test: $(STAMP)
+	bash scripts/ensure_browser.sh
 	$(PYTEST) -n 2 --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests notebooks
 
 # The same notebooks in full mode on a CUDA GPU: fails when none is found. CI has no GPU and never runs it.
@@ -36,3 +38,7 @@ test-gpu: $(STAMP)
 clean:
 	rm -rf $(VENV) runs .pytest_cache test-artifacts
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+# Speed of the live lab (steps/s, frames/s, slider latency): prints a table and merges benchmarks/results.json.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks

@@ -1,7 +1,9 @@
 """The adversarial loop: k discriminator steps, then one generator step (Goodfellow et al., 2014, Algorithm 1).
 
 The trainer knows nothing of plots or widgets: it calls callbacks `(step, metrics)` after each step.
-Learning rates and the number of D steps can be changed between steps; the next optimizer step uses them.
+Learning rates, the loss pair, the regularizer and the number of D steps can be changed between steps;
+the next optimizer step uses them. For speed (the live lab trains while you watch), R1 and R2 reuse D's
+forward pass and Adam runs fused where torch can; what a step computes is Algorithm 1 all the same.
 """
 from __future__ import annotations
 
@@ -22,6 +24,26 @@ from .models import mlp_gan_2d
 from .penalties import penalty_term
 
 Callback = Callable[[int, dict], None]
+
+
+def adam(params: Iterable[Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam with torch's fused kernel where it has one for these tensors (one kernel for all tensors
+    instead of a dozen per tensor: about 10% of a 2-D GAN step on a CPU), the usual Adam otherwise."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # an older torch, or a device without the fused kernel
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def half_squared_input_gradient(d_out: Tensor, x: Tensor) -> Tensor:
+    r"""$\tfrac12 E[\lVert\nabla_x D(x)\rVert^2]$ from D's outputs `d_out = D(x)`, where `x` requires grad.
+
+    The same number as `penalties.r1_penalty(D, x)` (on real x) or `r2_penalty` (on generated x), without
+    their second forward pass of D; kept in the graph (create_graph) so that D can be trained through it.
+    """
+    (grad,) = torch.autograd.grad(d_out.sum(), x, create_graph=True)
+    return 0.5 * grad.flatten(1).pow(2).sum(dim=1).mean()
 
 
 class History:
@@ -65,8 +87,8 @@ class GANTrainer:
                  regularizer: str = "none", reg_weight: float = 10.0):
         self.generator, self.discriminator, self.sample_real = generator, discriminator, sample_real
         self.z_dim, self.loss = z_dim, get_loss(loss)
-        self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas)
+        self.opt_d = adam(discriminator.parameters(), lr_d, betas)
+        self.opt_g = adam(generator.parameters(), lr_g, betas)
         self.lr_d, self.lr_g = lr_d, lr_g  # validated by the setters below
         self.d_steps, self.regularizer, self.reg_weight = d_steps, regularizer, reg_weight
         self.step_count = 0
@@ -115,22 +137,41 @@ class GANTrainer:
         """z ~ N(0, I), shape (n, z_dim)."""
         return torch.randn(n, self.z_dim, device=device)
 
+    def replace_generator(self, generator: nn.Module, z_dim: int) -> None:
+        """Train a new G from here on (e.g. for another noise dimension), with a fresh Adam at the current lr_g."""
+        _check_positive("z_dim", z_dim, int)
+        lr_g, betas = self.lr_g, self.opt_g.defaults["betas"]
+        self.generator, self.z_dim = generator, z_dim
+        self.opt_g = adam(generator.parameters(), lr_g, betas)
+
     # -- the algorithm ------------------------------------------------------------------------------
     def d_step(self, x_real: Tensor) -> dict[str, float]:
         """One update of D: push D(x) up on real samples and D(G(z)) down on generated ones."""
         G, D = self.generator, self.discriminator
         with torch.no_grad():
             x_fake = G(self.noise(len(x_real), x_real.device))  # D's update must not reach G
+        if self.regularizer == "r1":  # R1 differentiates D(x_real) w.r.t. x_real: track it from the start
+            x_real = x_real.detach().requires_grad_(True)
+        if self.regularizer == "r2":
+            x_fake.requires_grad_(True)
         d_real, d_fake = D(x_real), D(x_fake)
         loss_d = self.loss.d(d_real, d_fake)
         total = loss_d
         if self.regularizer != "none":
-            total = loss_d + self.reg_weight * penalty_term(self.regularizer, D, x_real, x_fake)
+            total = loss_d + self.reg_weight * self.penalty(x_real, x_fake, d_real, d_fake)
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
         self.opt_d.step()
         return {"loss_d": loss_d.item(), "d_real": torch.sigmoid(d_real).mean().item(),
                 "d_fake": torch.sigmoid(d_fake).mean().item()}
+
+    def penalty(self, x_real: Tensor, x_fake: Tensor, d_real: Tensor, d_fake: Tensor) -> Tensor:
+        """The unweighted regularizer of penalties.py; R1 and R2 reuse D's outputs instead of a second pass."""
+        if self.regularizer == "r1":
+            return half_squared_input_gradient(d_real, x_real)
+        if self.regularizer == "r2":
+            return half_squared_input_gradient(d_fake, x_fake)
+        return penalty_term(self.regularizer, self.discriminator, x_real, x_fake)
 
     def g_step(self, n: int, device: torch.device) -> dict[str, float]:
         """One update of G: move G(z) where D scores it as real."""
@@ -143,7 +184,12 @@ class GANTrainer:
         return {"loss_g": loss_g.item()}
 
     def step(self) -> dict[str, float]:
-        """k = d_steps updates of D, then one of G; returns the last D metrics and G's loss."""
+        """k = d_steps updates of D, then one of G against the updated D; the last D metrics and G's loss.
+
+        G's update draws fresh z. (Reusing the G(z) of D's last update, as PyTorch's DCGAN example does,
+        saves one forward pass of G, about 8% of a step here, but measurably covered fewer modes of the
+        ring: 6.8 instead of 7.6 of 8 on average after 500 steps, seeds 0-9.)
+        """
         for _ in range(self.d_steps):
             x_real = self.sample_real()
             metrics = self.d_step(x_real)

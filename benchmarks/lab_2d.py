@@ -1,0 +1,126 @@
+"""The live lab's 2-D GAN: steps per second with and without redrawing, frames per second, slider latency.
+
+What is measured: the lab's default configuration (TrainConfig(): MLP 2-128-128-2, batch 256, ring of 8,
+non-saturating loss, R1 with gamma = 0.1, Adam 1e-3) trained by the lab's own training thread; the same
+without the regularizer; and, as the baseline of each, a straightforward PyTorch loop of the same model
+written here from scratch, on as many torch threads as the lab's training thread (one), in the same run.
+Each number is steps (one D update and one G update) per second of wall-clock time over `seconds`, after
+a warm-up. The latency is the time from setting the lr-of-D slider's value (what a drag does) while the
+lab trains and redraws, until the trainer's optimizer holds that learning rate: the worst of several tries.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan_lessons.config import TrainConfig
+from gan_lessons.lab import GANLab
+
+from .records import record
+
+
+def naive_steps_per_s(seconds: float, regularizer: str, warmup: float) -> float:
+    """A plain loop: nn.Sequential models, Adam, BCE-with-logits, R1 by a second forward pass of D."""
+    torch.manual_seed(0)
+    G = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 2))
+    D = nn.Sequential(nn.Linear(2, 128), nn.LeakyReLU(0.2), nn.Linear(128, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    angles = 2 * math.pi * torch.arange(8) / 8
+    centres = torch.stack([angles.cos(), angles.sin()], dim=1)
+
+    def step() -> None:
+        x_real = centres[torch.randint(8, (256,))] + 0.01 * torch.randn(256, 2)
+        x_fake = G(torch.randn(256, 2))
+        loss_d = F.softplus(-D(x_real)).mean() + F.softplus(D(x_fake.detach())).mean()
+        if regularizer == "r1":
+            x = x_real.requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+            loss_d = loss_d + 0.1 * 0.5 * grad.pow(2).sum(1).mean()
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = F.softplus(-D(G(torch.randn(256, 2)))).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        loss_d.item(), loss_g.item()
+
+    return _rate(step, seconds, warmup)
+
+
+def _rate(step, seconds: float, warmup: float) -> float:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        end = time.perf_counter() + warmup
+        while time.perf_counter() < end:
+            step()
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            step()
+            n += 1
+        return n / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def lab_steps_per_s(cfg: TrainConfig, seconds: float, warmup: float, **options) -> tuple[float, float, GANLab]:
+    """Steps and frames per second of the lab's training thread; the lab is left running."""
+    lab = GANLab(cfg, **options)
+    lab.play()
+    time.sleep(warmup)
+    step0, frames0, start = lab.trainer.step_count, lab.frames_drawn, time.perf_counter()
+    time.sleep(seconds)
+    elapsed = time.perf_counter() - start
+    return (lab.trainer.step_count - step0) / elapsed, (lab.frames_drawn - frames0) / elapsed, lab
+
+
+def slider_latency_ms(lab: GANLab, tries: int) -> list[float]:
+    """Set the lr-of-D slider while the lab trains; milliseconds until the optimizer holds the new rate."""
+    latencies, values = [], (2e-3, 1e-3)
+    for i in range(tries):
+        value = values[i % 2]
+        start = time.perf_counter()
+        lab.controls["lr_d"].value = value  # fires the same callback as a drag in the browser
+        while lab.trainer.opt_d.param_groups[0]["lr"] != value:
+            if time.perf_counter() - start > 5:
+                break
+            time.sleep(0.0005)
+        latencies.append(1e3 * (time.perf_counter() - start))
+        time.sleep(0.2)
+    return latencies
+
+
+def run(quick: bool = False) -> list[dict]:
+    seconds, warmup, tries = (0.2, 0.05, 2) if quick else (6.0, 2.0, 10)
+    cfg = TrainConfig(device="cpu")
+    plain = TrainConfig(device="cpu", regularizer="none")
+    naive = naive_steps_per_s(seconds, "r1", warmup)
+    naive_plain = naive_steps_per_s(seconds, "none", warmup)
+    rate, _, lab = lab_steps_per_s(cfg, seconds, warmup, fps=0)
+    lab.pause()
+    rate_plain, _, lab_plain = lab_steps_per_s(plain, seconds, warmup, fps=0)
+    lab_plain.pause()
+    rate_redraw, fps, lab = lab_steps_per_s(cfg, seconds, warmup)  # the lab as shipped: fps=6
+    latencies = slider_latency_ms(lab, tries)
+    lab.pause()
+    alive = lab.running or lab_plain.running
+    setup = "default TrainConfig (R1 gamma 0.1), 1 torch thread"
+    return [
+        record("lab_2d.steps_per_s", rate, "steps/s", 1000, "higher", naive,
+               f"lab thread, no redraw, {setup}; baseline: a plain PyTorch loop of the same model"),
+        record("lab_2d.steps_per_s_plain", rate_plain, "steps/s", 1000, "higher", naive_plain,
+               "as lab_2d.steps_per_s without the regularizer"),
+        record("lab_2d.steps_per_s_redraw", rate_redraw, "steps/s", 500, "higher", None,
+               f"lab thread training and redrawing 4 panes (fps={lab.fps:g}), {setup}"),
+        record("lab_2d.frames_per_s", fps, "frames/s", 5, "higher", None, "frames drawn in that run"),
+        record("lab_2d.latency_ms", max(latencies), "ms", 250, "lower", None,
+               f"worst of {tries} lr-slider changes while training and redrawing; median "
+               f"{statistics.median(latencies):.1f} ms" + ("; a lab thread was left alive" if alive else "")),
+    ]

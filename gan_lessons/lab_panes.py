@@ -1,0 +1,360 @@
+"""The live lab's pictures: what a frame holds, how it is taken from the trainer, how the panes draw it.
+
+`frame_of` copies what the panes need out of the trainer, between two steps, into a `Frame` of numpy
+arrays and floats; the panes never touch the trainer. Each pane owns its artists and only updates their
+data, so one matplotlib figure per pane serves every frame, and `LivePane` redraws only what moved.
+No pyplot here: figures are `matplotlib.figure.Figure` objects rendered by the Agg canvas into PNG bytes.
+`Curves` and `thin_history` keep what a long session records bounded.
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import Tensor
+
+from .data.toy import Target2D
+from .metrics import EVAL_SAMPLES, evaluate_2d
+from .plots import FAKE_COLOUR, REAL_COLOUR
+
+PROBABILITY_LOSSES = ("minimax", "nonsaturating")  # D's output is a logit: sigma(D(x)) = P(real)
+
+
+@dataclass
+class Frame:
+    """One picture of the training: samples, D on a grid, G's push on its samples, the curves, the status."""
+
+    step: int
+    steps_per_s: float
+    lr_d: float
+    lr_g: float
+    loss: str  # the loss pair's name: says how to read D's output
+    extent: float  # the panes show [-extent, extent]^2
+    real: np.ndarray  # (n, 2) real samples
+    fake: np.ndarray  # (n, 2) generated samples
+    centres: np.ndarray  # (K, 2) mode centres of the target
+    heat: np.ndarray  # (R, R) D's output over the grid, row 0 at y = -extent
+    arrow_from: np.ndarray  # (m, 2) generated points ...
+    arrow_dir: np.ndarray  # (m, 2) ... and -grad_x of G's loss there: where G's update pushes them
+    curves: dict[str, np.ndarray] = field(default_factory=dict)  # "step", "loss_d", "loss_g", "d_real", "d_fake"
+    coverage: dict[str, float] = field(default_factory=dict)  # metrics.evaluate_2d of 2,500 samples
+
+
+class SamplesPane:
+    """Real (blue) and generated (orange) samples with the mode centres."""
+
+    def __init__(self, ax) -> None:
+        self.ax = ax
+        self.real = ax.scatter([], [], s=4, c=REAL_COLOUR, alpha=0.6, linewidths=0, label="real")
+        self.centres = ax.scatter([], [], marker="+", c="k", s=16, lw=0.8)
+        self.fake = ax.scatter([], [], s=4, c=FAKE_COLOUR, alpha=0.6, linewidths=0, label="generated")
+        self.dynamic = [self.fake]  # redrawn every frame; the rest changes only with the target
+        ax.set_aspect("equal")
+        ax.legend(loc="upper right", fontsize=7, markerscale=2)
+        ax.set_title("real vs generated samples", fontsize=9)
+
+    def update(self, frame: Frame) -> tuple:
+        self.fake.set_offsets(frame.fake)
+        self.real.set_offsets(frame.real)
+        self.centres.set_offsets(frame.centres)
+        return _square(self.ax, frame)
+
+
+class HeatmapPane:
+    """D's output over the plane, with the generated samples on top."""
+
+    def __init__(self, ax) -> None:
+        self.ax = ax
+        self.image = ax.imshow(np.zeros((2, 2)), origin="lower", cmap="RdBu", vmin=0, vmax=1, alpha=0.8)
+        self.fake = ax.scatter([], [], s=3, c=FAKE_COLOUR, alpha=0.5, linewidths=0)
+        self.dynamic = [self.image, self.fake]
+        ax.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
+        self.clim = (0.0, 1.0)
+
+    def update(self, frame: Frame) -> tuple:
+        e = frame.extent
+        self.image.set_data(frame.heat)
+        self.image.set_extent((-e, e, -e, e))
+        if frame.loss in PROBABILITY_LOSSES:
+            self.clim, title = (0.0, 1.0), "D: P(real) = σ(D(x))"
+        else:  # LSGAN, WGAN and hinge: D's raw output, colours over a range that changes only when it must
+            self.clim = stable_range(self.clim, float(frame.heat.min()), float(frame.heat.max()))
+            title = "D(x), raw" + (" (1 real, 0 fake)" if frame.loss == "lsgan" else ": critic score")
+        self.image.set_clim(*self.clim)
+        self.fake.set_offsets(frame.fake)
+        self.ax.set_title(title, fontsize=9)
+        return _square(self.ax, frame) + (self.clim, title)
+
+
+class ArrowsPane:
+    """-grad_x L_G at generated points: the direction in which G's next update moves each sample."""
+
+    def __init__(self, ax) -> None:
+        self.ax = ax
+        self.real = ax.scatter([], [], s=3, c=REAL_COLOUR, alpha=0.3, linewidths=0)
+        self.fake = ax.scatter([], [], s=6, c=FAKE_COLOUR, linewidths=0)
+        self.note = ax.text(0.02, 0.02, "", transform=ax.transAxes, fontsize=7)
+        self.quiver = None  # made on the first frame: a quiver's number of arrows is fixed
+        self.dynamic = [self.fake, self.note]
+        ax.set_title("−∇ₓ L_G: where G's update moves its samples", fontsize=9)
+
+    def update(self, frame: Frame) -> tuple:
+        norms = np.linalg.norm(frame.arrow_dir, axis=1)
+        longest = float(norms.max()) if len(norms) else 0.0
+        scale = 0.2 * frame.extent / longest if longest > 0 else 0.0  # the longest arrow: a tenth of the view
+        u, v = (frame.arrow_dir * scale).T
+        if self.quiver is None or self.quiver.N != len(frame.arrow_from):
+            if self.quiver is not None:
+                self.quiver.remove()
+            self.quiver = self.ax.quiver(*frame.arrow_from.T, u, v, angles="xy", scale_units="xy", scale=1,
+                                         width=0.006, color="k", alpha=0.7)
+            self.dynamic = [self.fake, self.quiver, self.note]
+        self.quiver.set_offsets(frame.arrow_from)
+        self.quiver.set_UVC(u, v)
+        self.real.set_offsets(frame.real)
+        self.fake.set_offsets(frame.arrow_from)
+        self.note.set_text(f"longest arrow: |∇| = {longest:.2g}")
+        return _square(self.ax, frame) + (self.quiver.N,)
+
+
+class CurvesPane:
+    """Losses (top) and D's mean outputs on real and generated samples (bottom) over the steps."""
+
+    def __init__(self, ax_loss, ax_d) -> None:
+        self.ax_loss, self.ax_d = ax_loss, ax_d
+        self.lines = {
+            "loss_d": ax_loss.plot([], [], lw=1, label="loss D")[0],
+            "loss_g": ax_loss.plot([], [], lw=1, label="loss G")[0],
+            "d_real": ax_d.plot([], [], lw=1, c=REAL_COLOUR, label="σ(D(x)), real")[0],
+            "d_fake": ax_d.plot([], [], lw=1, c=FAKE_COLOUR, label="σ(D(G(z))), generated")[0],
+        }
+        self.dynamic = list(self.lines.values())
+        self.steps, self.losses = (0.0, 100.0), (0.0, 1.0)
+        ax_d.axhline(0.5, c="k", lw=0.6, ls=":")  # the original GAN's equilibrium: D = 1/2 everywhere
+        ax_d.set_ylim(-0.02, 1.02)
+        ax_d.set_xlabel("step", fontsize=8)
+        ax_loss.set_title("losses, D's mean outputs", fontsize=9)
+        for ax in (ax_loss, ax_d):
+            ax.legend(loc="upper center", ncols=2, fontsize=6.5, framealpha=0.7, handlelength=1.2)
+            ax.tick_params(labelsize=7)
+
+    def update(self, frame: Frame) -> tuple:
+        steps = frame.curves.get("step", np.zeros(0))
+        for key, line in self.lines.items():
+            line.set_data(steps, frame.curves.get(key, np.zeros(0)))
+        if len(steps):  # axes that grow in jumps: the frame's background is redrawn only then
+            self.steps = (float(steps[0]), 2 * float(steps[-1]) if steps[-1] > self.steps[1]
+                          else self.steps[1])
+            losses = np.concatenate([frame.curves["loss_d"], frame.curves["loss_g"]])
+            losses = losses[np.isfinite(losses)]
+            if len(losses):
+                self.losses = stable_range(self.losses, float(losses.min()), float(losses.max()))
+        self.ax_loss.set_xlim(*self.steps)
+        self.ax_d.set_xlim(*self.steps)
+        self.ax_loss.set_ylim(*self.losses)
+        return self.steps, self.losses
+
+
+def stable_range(old: tuple[float, float], low: float, high: float) -> tuple[float, float]:
+    """`old` while it holds [low, high] and is less than 4 times as wide; else [low, high] with a margin."""
+    width = max(high - low, 1e-3)
+    if old[0] <= low and high <= old[1] and old[1] - old[0] < 4 * width:
+        return old
+    return low - 0.25 * width, high + 0.25 * width
+
+
+def _square(ax, frame: Frame) -> tuple:
+    """Show [-extent, extent]^2; the key that says when the pane's background must be drawn again."""
+    ax.set_xlim(-frame.extent, frame.extent)
+    ax.set_ylim(-frame.extent, frame.extent)
+    ax.tick_params(labelsize=7)
+    return frame.extent, frame.centres.tobytes(), frame.real.tobytes()
+
+
+PANE_NAMES = ("samples", "discriminator", "arrows", "curves")
+
+
+def add_pane(fig: Figure, name: str, spec=None):
+    """Make pane `name` on `fig` (in the subplot spec `spec`, or filling the figure)."""
+    if name == "curves":
+        grid = spec.subgridspec(2, 1, hspace=0.1) if spec is not None else fig.add_gridspec(2, 1, hspace=0.1)
+        ax_loss = fig.add_subplot(grid[0])
+        ax_d = fig.add_subplot(grid[1], sharex=ax_loss)
+        ax_loss.tick_params(labelbottom=False)
+        return CurvesPane(ax_loss, ax_d)
+    ax = fig.add_subplot(spec) if spec is not None else fig.add_subplot()
+    return {"samples": SamplesPane, "discriminator": HeatmapPane, "arrows": ArrowsPane}[name](ax)
+
+
+LIVE_MARGINS = {"default": dict(left=0.1, right=0.97, bottom=0.08, top=0.92),
+                "discriminator": dict(left=0.1, right=0.9, bottom=0.08, top=0.92),
+                "curves": dict(left=0.13, right=0.97, bottom=0.12, top=0.92)}
+
+
+class LivePane:
+    """One pane in its own figure, drawn for every frame into PNG bytes.
+
+    The figure is made once. What changes only now and then (axes, ticks, legends, the real samples) is drawn
+    into a background that is kept; a frame restores it and draws only the pane's `dynamic` artists on top
+    (matplotlib's blitting), which is several times faster than drawing the whole figure.
+    """
+
+    def __init__(self, name: str, size: tuple[float, float] = (3.4, 3.2), dpi: int = 80) -> None:
+        self.figure = Figure(figsize=size, dpi=dpi)  # margins fixed once: a layout engine would cost each frame
+        self.figure.subplots_adjust(**LIVE_MARGINS.get(name, LIVE_MARGINS["default"]))
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.pane = add_pane(self.figure, name)
+        self._key, self._background = None, None
+
+    def render(self, frame: Frame) -> bytes:
+        key = self.pane.update(frame)
+        if key != self._key:
+            for artist in self.pane.dynamic:
+                artist.set_visible(False)
+            self.canvas.draw()
+            self._background, self._key = self.canvas.copy_from_bbox(self.figure.bbox), key
+            for artist in self.pane.dynamic:
+                artist.set_visible(True)
+        self.canvas.restore_region(self._background)
+        for artist in self.pane.dynamic:
+            self.figure.draw_artist(artist)
+        return encode_png(self.canvas)
+
+
+def encode_png(canvas: FigureCanvasAgg) -> bytes:
+    """What the canvas holds now, as PNG; light compression, as frames go to the browser many times a second."""
+    width, height = canvas.get_width_height(physical=True)
+    buffer = io.BytesIO()
+    Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+        buffer, format="png", compress_level=1)
+    return buffer.getvalue()
+
+
+def png_bytes(canvas: FigureCanvasAgg) -> bytes:
+    """The whole figure drawn afresh, as PNG."""
+    canvas.draw()
+    return encode_png(canvas)
+
+
+def snapshot_figure(frame: Frame) -> Figure:
+    """All four panes side by side in one new figure: the lab's state as a still picture."""
+    fig = Figure(figsize=(13.6, 3.4), dpi=80, layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(1, 4)
+    for i, name in enumerate(PANE_NAMES):
+        add_pane(fig, name, grid[i]).update(frame)
+    return fig
+
+
+def coverage_text(coverage: dict[str, float], n_modes: int) -> str:
+    """'modes covered: 7 of 8 · high quality: 91.2% · reverse KL: 0.04' (the VEEGAN / PacGAN protocol)."""
+    if not coverage:
+        return "modes covered: not measured yet"
+    rkl = coverage["rkl"]
+    rkl_text = f"{rkl:.2f}" if math.isfinite(rkl) else "∞ (no sample near a mode)"
+    return (f"modes covered: <b>{coverage['modes']} of {n_modes}</b> · high quality (within 3σ of a mode): "
+            f"{coverage['hq']:.1f}% · reverse KL: {rkl_text}")
+
+
+# -- what a frame is made of (computed by the training thread, between two steps) ---------------------
+FRAME_SEED = 1234  # every frame shows G at the same z: points move smoothly, and training's own RNG is left alone
+
+
+def sampler(target: Target2D, batch_size: int, device: torch.device) -> Callable[[], Tensor]:
+    """The trainer's source of real batches: `batch_size` samples of `target` on `device`."""
+    return lambda: target.sample(batch_size, device=device)
+
+
+@torch.no_grad()
+def d_grid(D, extent: float, loss: str, resolution: int, device: torch.device) -> np.ndarray:
+    """D's output on a resolution x resolution grid over [-extent, extent]^2 (a probability for BCE losses)."""
+    axis = torch.linspace(-extent, extent, resolution, device=device)
+    yy, xx = torch.meshgrid(axis, axis, indexing="ij")  # row i is y = axis[i]: imshow with origin="lower"
+    out = D(torch.stack([xx.flatten(), yy.flatten()], dim=1)).view(resolution, resolution)
+    return (torch.sigmoid(out) if loss in PROBABILITY_LOSSES else out).cpu().numpy()
+
+
+def g_push(trainer, x: Tensor) -> Tensor:
+    """-grad_x of G's loss at generated points x, per sample: where G's update moves each of them.
+
+    G's loss is a mean over the batch; times len(x) it is the sum, whose gradient at x_i is sample i's own.
+    Only x is differentiated: D's and G's weights get no gradient.
+    """
+    x = x.detach().requires_grad_(True)
+    loss = trainer.loss.g(trainer.discriminator(x)) * len(x)
+    (grad,) = torch.autograd.grad(loss, x)
+    return -grad
+
+
+def frame_of(trainer, target: Target2D, loss: str, curves: "Curves", steps_per_s: float,
+             coverage: dict | None = None, n_show: int = 512, n_arrows: int = 64, resolution: int = 64) -> Frame:
+    """Everything the panes draw, copied out of the trainer into numpy arrays.
+
+    coverage: the last measure of the modes covered, or None to measure it now on 2,500 samples.
+    """
+    G, D = trainer.generator, trainer.discriminator
+    device = next(G.parameters()).device
+    z = torch.randn(EVAL_SAMPLES, trainer.z_dim, generator=torch.Generator().manual_seed(FRAME_SEED))
+    real = target.sample(n_show, generator=torch.Generator().manual_seed(FRAME_SEED))
+    with torch.no_grad():
+        fake = G((z[:n_show] if coverage is not None else z).to(device))
+    arrows = g_push(trainer, fake[:n_arrows])
+    fake = fake.cpu()
+    coverage = evaluate_2d(fake, target) if coverage is None else coverage
+    return Frame(
+        step=trainer.step_count, steps_per_s=steps_per_s, lr_d=trainer.lr_d, lr_g=trainer.lr_g, loss=loss,
+        extent=target.extent, real=real.numpy(), fake=fake[:n_show].numpy(),
+        centres=target.centres.numpy(), heat=d_grid(D, target.extent, loss, resolution, device),
+        arrow_from=fake[:n_arrows].numpy(), arrow_dir=arrows.cpu().numpy(), curves=curves.arrays(),
+        coverage=coverage)
+
+
+class Curves:
+    """A callback `(step, metrics)` that keeps the curves' running means in bins of `width` steps.
+
+    When there are 2 * max_bins bins, neighbours merge and the width doubles: memory and drawing time stay
+    bounded however long the lab trains.
+    """
+
+    KEYS = ("loss_d", "loss_g", "d_real", "d_fake")
+
+    def __init__(self, max_bins: int = 250) -> None:
+        self.max_bins, self.width = max_bins, 1
+        self.steps: list[int] = []
+        self.means: list[list[float]] = []  # one row of KEYS per bin
+        self._sum, self._count = [0.0] * len(self.KEYS), 0
+
+    def __call__(self, step: int, metrics: dict) -> None:
+        self._sum = [s + metrics[k] for s, k in zip(self._sum, self.KEYS)]
+        self._count += 1
+        if self._count == self.width:
+            self.steps.append(step)
+            self.means.append([s / self._count for s in self._sum])
+            self._sum, self._count = [0.0] * len(self.KEYS), 0
+            if len(self.steps) >= 2 * self.max_bins:
+                self.steps = self.steps[1::2]
+                pairs = zip(self.means[::2], self.means[1::2])
+                self.means = [[(a + b) / 2 for a, b in zip(m0, m1)] for m0, m1 in pairs]
+                self.width *= 2
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        means = np.asarray(self.means, dtype=float).reshape(-1, len(self.KEYS))
+        return {"step": np.asarray(self.steps, dtype=float), **{k: means[:, i] for i, k in enumerate(self.KEYS)}}
+
+
+def thin_history(history, max_len: int = 100_000) -> None:
+    """Keep a trainer's History bounded: past max_len entries, drop every other one of the older half."""
+    n = len(history.steps)
+    if n <= max_len:
+        return
+    half = n // 2
+    history.steps[:half] = history.steps[:half:2]
+    for values in history.records.values():
+        values[:half] = values[:half:2]

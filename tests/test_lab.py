@@ -1,0 +1,295 @@
+"""The live lab without a browser: its controls reach the trainer, its threads stop, its figures are reused.
+
+Setting a widget's `.value` here fires the same callbacks as a drag in the browser. Tests that need the
+background thread switch fast mode off; every lab is paused in teardown, so no thread outlives a test.
+"""
+import base64
+import gc
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from gan_lessons.config import LIMITS, LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, TrainConfig, replace
+from gan_lessons.data.toy import make_target
+from gan_lessons.lab import GANLab
+from gan_lessons.lab_panes import Curves, stable_range, thin_history
+from gan_lessons.training import History
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture()
+def labs():
+    """Make labs with `labs(...)`; all of them are paused (their threads joined) at the end of the test."""
+    made: list[GANLab] = []
+
+    def make(cfg: TrainConfig | None = None, **kwargs) -> GANLab:
+        made.append(GANLab(cfg or TrainConfig(device="cpu"), **kwargs))
+        return made[-1]
+
+    yield make
+    for lab in made:
+        lab.pause()
+    assert not [lab for lab in made if lab.running], "a lab thread outlived pause()"
+
+
+@pytest.fixture()
+def threaded(monkeypatch):
+    monkeypatch.setenv("GAN_LESSONS_FAST", "0")  # play() starts the background thread
+
+
+def wait_until(condition, timeout: float, poll: float = 0.001) -> float:
+    """Seconds until condition() holds; fails after `timeout` seconds."""
+    start = time.perf_counter()
+    while not condition():
+        assert time.perf_counter() - start < timeout, f"not within {timeout} s"
+        time.sleep(poll)
+    return time.perf_counter() - start
+
+
+def adam_steps(optimizer: torch.optim.Optimizer) -> int:
+    state = optimizer.state.get(optimizer.param_groups[0]["params"][0], {})
+    return int(state["step"]) if "step" in state else 0
+
+
+def weights(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_lr_slider_reaches_the_running_optimizer_within_250_ms(threaded, labs):
+    lab = labs(fps=5)
+    lab.play()
+    wait_until(lambda: lab.trainer.step_count > 20, 10)
+    assert lab.running
+    lags = []
+    for value in (3e-3, 2e-4, 1e-3):
+        lab.controls["lr_d"].value = value
+        lags.append(wait_until(lambda: lab.trainer.opt_d.param_groups[0]["lr"] == value, 2))
+        lab.controls["lr_g"].value = value
+        lags.append(wait_until(lambda: lab.trainer.opt_g.param_groups[0]["lr"] == value, 2))
+    assert max(lags) < 0.25, lags
+    steps = lab.trainer.step_count
+    wait_until(lambda: lab.trainer.step_count > steps + 10, 5)  # the steps keep coming after the change
+    lab.pause()
+    assert f"lr_d={1e-3:.2e}" in lab.status.value and f"step={lab.trainer.step_count}" in lab.status.value
+
+
+def test_noise_dimension_change_rebuilds_the_generator_while_training(threaded, labs):
+    lab = labs(fps=5)
+    lab.play()
+    wait_until(lambda: lab.trainer.step_count > 5, 10)
+    lab.controls["z_dim"].value = 4
+    wait_until(lambda: lab.trainer.generator.net[0].in_features == 4, 2)
+    steps = lab.trainer.step_count
+    wait_until(lambda: lab.trainer.step_count > steps + 5, 5)  # and it trains on
+    wait_until(lambda: "noise dimension 2 → 4: generator rebuilt" in lab.status.value, 5)
+    assert lab.trainer.z_dim == 4 and lab.trainer.sample(10).shape == (10, 2)
+    trained = {id(p) for p in lab.trainer.opt_g.param_groups[0]["params"]}
+    assert {id(p) for p in lab.trainer.generator.parameters()} == trained  # G's new Adam holds the new G
+
+
+def test_pause_stops_the_thread_and_training(threaded, labs):
+    lab = labs(fps=5)
+    lab.play()
+    wait_until(lambda: lab.trainer.step_count > 5, 10)
+    lab.pause()
+    assert not lab.running
+    assert not [t for t in threading.enumerate() if t.name == "gan-lab"]
+    steps = lab.trainer.step_count
+    time.sleep(0.1)
+    assert lab.trainer.step_count == steps and "paused" in lab.status.value
+
+
+def test_step_d_and_step_g_each_make_exactly_one_update(labs):
+    lab = labs()
+    lab.tick(draw=False)
+    d_steps, g_steps = adam_steps(lab.trainer.opt_d), adam_steps(lab.trainer.opt_g)
+    g_before, d_before = weights(lab.trainer.generator), weights(lab.trainer.discriminator)
+    lab.step_d()
+    assert (adam_steps(lab.trainer.opt_d), adam_steps(lab.trainer.opt_g)) == (d_steps + 1, g_steps)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, lab.trainer.generator.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, lab.trainer.discriminator.parameters()))
+    d_after = weights(lab.trainer.discriminator)
+    lab.step_g()
+    assert (adam_steps(lab.trainer.opt_d), adam_steps(lab.trainer.opt_g)) == (d_steps + 1, g_steps + 1)
+    assert all(torch.equal(a, b) for a, b in zip(d_after, lab.trainer.discriminator.parameters()))
+    assert "one G update" in lab.status.value
+
+
+def test_step_buttons_are_refused_while_training(threaded, labs):
+    lab = labs(fps=5)
+    lab.play()
+    with pytest.raises(RuntimeError, match="pause"):
+        lab.step_d()
+    lab.controls["step_g"].click()  # a button says so in the status instead of raising
+    wait_until(lambda: "while the lab is paused" in lab.status.value, 5)
+
+
+def test_reset_restores_the_initial_state(labs):
+    cfg = TrainConfig(seed=3, device="cpu")
+    lab = labs(cfg)
+    lab.tick(draw=False)
+    lab.controls["lr_g"].value = 2e-3
+    lab.reset()
+    assert lab.trainer.step_count == 0 and len(lab.trainer.history) == 0 and not lab.trainer.opt_d.state
+    assert lab.trainer.lr_g == 2e-3  # reset keeps the settings the controls show
+    reset_weights = weights(lab.trainer.generator) + weights(lab.trainer.discriminator)
+    lab.tick(draw=False)  # training draws from the global RNG that reset re-seeded ...
+    fresh = labs(replace(cfg, lr_g=2e-3))  # ... and so does a fresh lab, which re-seeds it again
+    fresh_weights = weights(fresh.trainer.generator) + weights(fresh.trainer.discriminator)
+    assert all(torch.equal(a, b) for a, b in zip(reset_weights, fresh_weights))
+    fresh.tick(draw=False)
+    assert lab.trainer.history.records == fresh.trainer.history.records  # and it trains the same from there
+
+
+def test_redrawing_reuses_one_figure_per_pane(labs):
+    lab = labs()
+    figures = {name: pane.figure for name, pane in lab.panes.items()}
+    gc.collect()
+    n_figures, pyplot_figures = sum(type(o) is Figure for o in gc.get_objects()), plt.get_fignums()
+    pictures = set()
+    for _ in range(8):
+        lab.tick()
+        pictures.add(bytes(lab.images["samples"].value))
+    gc.collect()
+    assert sum(type(o) is Figure for o in gc.get_objects()) == n_figures
+    assert plt.get_fignums() == pyplot_figures
+    assert {name: pane.figure for name, pane in lab.panes.items()} == figures
+    assert all(bytes(image.value).startswith(PNG) for image in lab.images.values())
+    assert len(pictures) == 8  # the pictures follow the training
+
+
+def test_running_lab_draws_frames_at_the_asked_rate(threaded, labs):
+    lab = labs(fps=8)
+    lab.play()
+    wait_until(lambda: lab.frames_drawn >= 2, 10)
+    frames, start = lab.frames_drawn, time.perf_counter()
+    time.sleep(1.0)
+    rate = (lab.frames_drawn - frames) / (time.perf_counter() - start)
+    assert 2 <= rate <= 9, rate  # throttled: about 8 a second, however fast training runs
+
+
+def test_control_domains_keep_the_trainer_valid(labs):
+    lab = labs()
+    c = lab.controls
+    for name in ("lr_d", "lr_g", "z_dim", "d_steps", "reg_weight"):
+        low, high = c[name].min, c[name].max
+        if name in ("lr_d", "lr_g", "reg_weight"):  # a log slider's min and max are exponents of its base
+            low, high = c[name].base ** low, c[name].base ** high
+        for value in (low, high):
+            replace(lab.cfg, **{name: value})  # raises ValueError if a slider could leave the allowed range
+            assert value <= LIMITS[name]
+            c[name].value = value
+            assert getattr(lab.cfg, name) == value
+    assert set(c["target"].options) == set(TARGET_NAMES) and set(c["loss"].options) == set(LOSS_NAMES)
+    assert set(c["regularizer"].options) == set(REGULARIZER_NAMES)
+    assert all(1 <= b <= LIMITS["batch_size"] for b in c["batch_size"].options)
+    lab.tick(draw=False)  # the extreme values still train
+    assert lab.trainer.lr_d == c["lr_d"].value == 10 ** c["lr_d"].max and lab.trainer.z_dim == c["z_dim"].max
+
+
+def test_every_loss_regularizer_target_and_batch_size_applies_live(labs):
+    lab = labs()
+    for loss in LOSS_NAMES:
+        lab.controls["loss"].value = loss
+        assert lab.trainer.loss.name == loss
+        lab.tick(draw=False)
+    for regularizer in REGULARIZER_NAMES:
+        lab.controls["regularizer"].value = regularizer
+        assert lab.trainer.regularizer == regularizer
+        lab.tick(draw=False)
+    assert lab.trainer.reg_weight == pytest.approx(0.1)  # R2's usual gamma; GP's lambda would be 10
+    lab.controls["target"].value = "grid25"
+    lab.controls["batch_size"].value = 64
+    x = lab.trainer.sample_real()
+    assert x.shape == (64, 2) and x.abs().max() > 3  # the grid reaches +-4, the ring only 1
+    assert torch.cdist(x, make_target("grid25").centres).min(dim=1).values.max() < 0.3
+    lab.tick()
+    assert all(np.isfinite(v) for v in lab.trainer.history["loss_d"])
+
+
+def test_fast_mode_play_trains_synchronously_and_leaves_no_thread(monkeypatch, labs):
+    monkeypatch.setenv("GAN_LESSONS_FAST", "1")
+    lab = labs(chunk=4, fast_chunks=3)
+    lab.play()
+    assert not lab.running and lab.trainer.step_count == 12
+    lab.wait(30)  # returns at once in fast mode
+
+
+def test_status_and_css_classes_for_the_browser_test(labs):
+    lab = labs()
+    lab.tick()
+    assert "gan-lab-status" in lab.status._dom_classes
+    assert f"step={lab.trainer.step_count}" in lab.status.value and f"lr_d={lab.trainer.lr_d:.2e}" in lab.status.value
+    for name, css in (("lr_d", "gan-lab-lr-d"), ("lr_g", "gan-lab-lr-g"), ("play", "gan-lab-play"),
+                      ("pause", "gan-lab-pause")):
+        assert css in lab.controls[name]._dom_classes
+    assert all("gan-lab-pane" in image._dom_classes for image in lab.images.values())
+
+
+def test_display_carries_a_still_picture_for_static_viewers(labs):
+    lab = labs()
+    lab.tick(draw=False)
+    bundle = lab._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == lab.widget.model_id
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG)
+    assert isinstance(lab.snapshot(), Figure) and plt.get_fignums() == []
+
+
+def test_curves_keep_bounded_bin_means():
+    curves = Curves(max_bins=4)
+    values = np.arange(1, 101, dtype=float)
+    for step, v in enumerate(values, start=1):
+        curves(step, {"loss_d": v, "loss_g": -v, "d_real": 0.5, "d_fake": 0.25})
+    arrays = curves.arrays()
+    assert len(arrays["step"]) < 8 and curves.width == 16
+    n = len(arrays["step"]) * curves.width
+    np.testing.assert_allclose(arrays["loss_d"], values[:n].reshape(-1, curves.width).mean(axis=1))
+    np.testing.assert_allclose(arrays["step"], np.arange(curves.width, n + 1, curves.width))
+    np.testing.assert_allclose(arrays["d_fake"], 0.25)
+
+
+def test_history_is_thinned_keeping_the_recent_half():
+    history = History()
+    for step in range(1, 11):
+        history(step, {"loss_d": float(step)})
+    thin_history(history, max_len=8)
+    assert history.steps == [1, 3, 5, 6, 7, 8, 9, 10] and history["loss_d"] == [float(s) for s in history.steps]
+
+
+def test_stable_range_moves_only_when_it_must():
+    assert stable_range((0.0, 1.0), 0.2, 0.8) == (0.0, 1.0)
+    assert stable_range((0.0, 1.0), 0.2, 1.2) == pytest.approx((-0.05, 1.45))
+    assert stable_range((0.0, 100.0), 0.2, 0.8) == pytest.approx((0.05, 0.95))  # far too wide: shrinks
+
+
+def test_benchmark_runs_and_merges_valid_records(tmp_path):
+    """`python -m benchmarks --quick` (tiny durations: it measures nothing) writes well-formed records."""
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps([{"name": "other.kept", "value": 1.0, "unit": "s", "target": None,
+                                "better": "lower", "baseline": None}]))
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = {r["name"]: r for r in json.loads(out.read_text())}
+    expected = {"lab_2d.steps_per_s", "lab_2d.steps_per_s_plain", "lab_2d.steps_per_s_redraw",
+                "lab_2d.frames_per_s", "lab_2d.latency_ms"}
+    assert expected | {"other.kept"} == set(records)  # merged by name: other benchmarks' rows stay
+    for name in expected:
+        r = records[name]
+        assert {"name", "value", "unit", "target", "better", "baseline"} <= set(r)
+        assert r["value"] >= 0 and r["better"] in ("higher", "lower") and r["target"] > 0  # quick: may be 0
+        assert r["baseline"] is None or r["baseline"] > 0
+        assert name in done.stdout  # and the table shows it
+    assert records["lab_2d.steps_per_s"]["baseline"] is not None
+    assert "left alive" not in records["lab_2d.latency_ms"]["note"]
