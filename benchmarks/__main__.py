@@ -8,10 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import lab_2d
+from . import dcgan_mnist, lab_2d, time_to_digits
 from .records import RESULTS, merge, table
 
-BENCHMARKS = {"lab_2d": lab_2d.run}  # one module per benchmark; each returns a list of records
+BENCHMARKS = {  # one module per benchmark; each returns a list of records
+    "lab_2d": lab_2d.run,
+    "dcgan_mnist": dcgan_mnist.run,
+    "time_to_digits": time_to_digits.run,
+}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

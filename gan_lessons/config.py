@@ -26,6 +26,7 @@ class TrainConfig:
     loss: str = "nonsaturating"  # one of LOSS_NAMES: the (D, G) loss pair of lessons 04 and 08
     z_dim: int = 2  # noise dimension; 2 lets us draw how G warps the noise plane
     hidden: int = 128  # width of the two hidden layers of G and D (the lab's 2-128-128-2 MLP)
+    depth: int = 2  # hidden layers of G and of D; a deeper G bends the noise plane more sharply between modes
     batch_size: int = 256  # real and generated samples per step; bigger batches see every mode more often
     lr_d: float = 1e-3  # Adam learning rate of D; 1e-3 trains a small 2-D GAN in a few hundred steps
     lr_g: float = 1e-3  # Adam learning rate of G; equal to lr_d unless you try TTUR (lesson 08)
@@ -36,6 +37,16 @@ class TrainConfig:
     reg_weight: float = 0.1  # weight of the regularizer: gamma for R1/R2 (0.1 here), lambda for GP (10 is usual)
     seed: int = 0  # seeds torch, numpy and random so that a run can be repeated exactly
     device: str = "auto"  # one of DEVICE_NAMES; "auto" picks cuda, then mps, then cpu
+    # -- stability fixes of lesson 08 (gan_lessons/fixes.py); each default leaves the fix off ---------------
+    clip: float = 0.0  # WGAN weight clipping: after each D update every weight of D is clamped to [-clip, clip] (0.01 in Arjovsky et al.); 0 = off
+    spectral_norm: bool = False  # divide each weight matrix of D by its top singular value (Miyato et al., 2018)
+    feature_matching: float = 0.0  # weight of G's feature-matching term ||E f(x) - E f(G(z))||^2 (Salimans et al., 2016); 0 = off
+    label_smoothing: float = 0.0  # one-sided: D's target for real samples is 1 - label_smoothing (0.1 is usual); BCE losses only
+    instance_noise: float = 0.0  # std of Gaussian noise added to every input of D, real and generated (Sonderby et al., 2017); 0 = off
+    noise_anneal: int = 0  # steps over which the instance noise decays linearly to 0; 0 keeps it constant
+    ema: float = 0.0  # beta of the exponential moving average of G's weights, w_ema <- beta w_ema + (1 - beta) w; 0 = off
+    pack: int = 1  # PacGAN degree m: D judges m samples concatenated (input 2m numbers); 1 = the plain D
+    lr_decay: float = 0.0  # last fraction of a `run` over which both learning rates fall linearly to 0 (a finishing polish); 0 = off
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -74,8 +85,11 @@ def _check_positive(name: str, value: object, kind: type) -> None:
 
 
 # Upper bounds that keep a run on a laptop; a value beyond them is almost surely a typo.
-LIMITS = {"z_dim": 1024, "hidden": 4096, "batch_size": 65536, "d_steps": 100, "lr_d": 1.0, "lr_g": 1.0,
-          "reg_weight": 1e4, "seed": 2**32 - 1, "n_steps": 10**9, "steps": 10**9}
+LIMITS = {"z_dim": 1024, "hidden": 4096, "batch_size": 65536, "d_steps": 100, "depth": 8, "lr_d": 1.0, "lr_g": 1.0,
+          "reg_weight": 1e4, "seed": 2**32 - 1, "n_steps": 10**9, "steps": 10**9,
+          "clip": 10.0, "feature_matching": 1e4, "label_smoothing": 0.5, "instance_noise": 10.0, "noise_anneal": 10**9,
+          "ema": 0.99999, "pack": 64, "lr_decay": 1.0, "seeds": 100}
+BCE_LOSSES = ("minimax", "nonsaturating")  # the losses whose D has real/fake labels that can be smoothed
 
 
 def validate_config(cfg: TrainConfig) -> None:
@@ -84,7 +98,7 @@ def validate_config(cfg: TrainConfig) -> None:
     _check_choice("loss", cfg.loss, LOSS_NAMES)
     _check_choice("regularizer", cfg.regularizer, REGULARIZER_NAMES)
     _check_choice("device", cfg.device, DEVICE_NAMES)
-    for name in ("z_dim", "hidden", "batch_size", "d_steps"):
+    for name in ("z_dim", "hidden", "depth", "batch_size", "d_steps"):
         check_int(name, getattr(cfg, name), 1, LIMITS[name])
     for name in ("lr_d", "lr_g"):
         check_float(name, getattr(cfg, name), 0.0, LIMITS[name])
@@ -92,6 +106,23 @@ def validate_config(cfg: TrainConfig) -> None:
         check_float(name, getattr(cfg, name), 0.0, 0.9999, include_low=True)
     check_float("reg_weight", cfg.reg_weight, 0.0, LIMITS["reg_weight"], include_low=True)
     check_int("seed", cfg.seed, 0, LIMITS["seed"])
+    validate_fixes(cfg)
+
+
+def validate_fixes(cfg: TrainConfig) -> None:
+    """The fields of lesson 08's fixes: ranges, then the combinations that have no meaning."""
+    for name in ("clip", "feature_matching", "label_smoothing", "instance_noise", "ema", "lr_decay"):
+        check_float(name, getattr(cfg, name), 0.0, LIMITS[name], include_low=True)
+    check_int("noise_anneal", cfg.noise_anneal, 0, LIMITS["noise_anneal"])
+    check_int("pack", cfg.pack, 1, LIMITS["pack"])
+    if not isinstance(cfg.spectral_norm, bool):
+        raise ValueError(f"spectral_norm={cfg.spectral_norm!r} is not allowed; it must be True or False")
+    if cfg.label_smoothing > 0 and cfg.loss not in BCE_LOSSES:
+        raise ValueError(f"label_smoothing={cfg.label_smoothing!r} is not allowed with loss={cfg.loss!r}; "
+                         f"smoothing needs a loss with labels: {', '.join(BCE_LOSSES)} (or label_smoothing=0)")
+    if cfg.batch_size % cfg.pack:
+        raise ValueError(f"pack={cfg.pack!r} is not allowed with batch_size={cfg.batch_size}; "
+                         f"the batch must split into packs: batch_size must be a multiple of pack")
 
 
 def replace(cfg: TrainConfig, **changes: object) -> TrainConfig:

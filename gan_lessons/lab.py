@@ -30,11 +30,13 @@ from .lab_panes import (PANE_NAMES, Curves, Frame, LivePane, coverage_text, fram
                         snapshot_figure, thin_history)
 from .losses import get_loss
 from .models import MLPGenerator
+from .guard import DivergenceError
 from .training import GANTrainer, make_2d_trainer
 
 BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
 USUAL_WEIGHT = {"gp": 10.0, "r1": 0.1, "r2": 0.1}  # lambda = 10 for WGAN-GP; gamma = 0.1 for R1/R2 on these targets
 Change = Callable[[], "str | None"]
+SETTINGS = ("target", "loss", "lr_d", "lr_g", "z_dim", "batch_size", "d_steps", "regularizer", "reg_weight")
 
 
 class GANLab:
@@ -62,6 +64,7 @@ class GANLab:
         self.images = {name: widgets.Image(format="png") for name in PANE_NAMES}
         self.status, self.coverage = widgets.HTML(), widgets.HTML()
         self.controls = self._make_controls()
+        self._accepted = {name: self.controls[name].value for name in SETTINGS}  # what each control last took
         self.widget = self._layout()
         self.redraw()
 
@@ -108,13 +111,27 @@ class GANLab:
     def run(self, n_steps: int) -> None:
         """n_steps steps here and now (the cell waits), redrawn about `fps` times a second."""
         self._refuse_while_running("run")
+        self.error = None
         last_draw = time.perf_counter()
-        for start in range(0, n_steps, self.chunk):
-            self._train_chunk(min(self.chunk, n_steps - start))
-            if self.fps and time.perf_counter() - last_draw >= 1 / self.fps:
-                self.redraw()
-                last_draw = time.perf_counter()
+        try:
+            for start in range(0, n_steps, self.chunk):
+                self._train_chunk(min(self.chunk, n_steps - start))
+                if self.fps and time.perf_counter() - last_draw >= 1 / self.fps:
+                    self.redraw()
+                    last_draw = time.perf_counter()
+        except DivergenceError as error:  # shown in the status line; the lab stays usable
+            self._diverged(error)
         self.redraw()
+
+    def set(self, **settings) -> None:
+        """Move controls from code, as a drag or a pick in the page does: `lab.set(lr_d=1e-4, loss="hinge")`.
+
+        A value a control cannot take raises ValueError naming the control and what it allows; then nothing changes.
+        """
+        for name, value in settings.items():
+            self._check_setting(name, value)
+        for name, value in settings.items():
+            self.controls[name].value = value
 
     def step_d(self) -> dict[str, float]:
         """Exactly one update of D, G unchanged (while paused)."""
@@ -243,6 +260,10 @@ class GANLab:
                     next_frame = next_frame + 1 / self.fps if next_frame + 1 / self.fps > now else now + 1 / self.fps
                     with self._trainer_lock:
                         self._show(self._frame())
+        except DivergenceError as error:
+            self._diverged(error)
+            with self._trainer_lock:
+                self._show(self._frame())
         except Exception as error:  # noqa: BLE001 (a thread cannot raise into the cell: the status says it)
             self.error = error
             self._say(f"training stopped: {type(error).__name__}: {error}")
@@ -272,6 +293,12 @@ class GANLab:
         self.coverage.value = coverage_text(frame.coverage, len(frame.centres))
         self._last_frame = frame
         self.frames_drawn += 1
+
+    def _diverged(self, error: DivergenceError) -> None:
+        """The guard restored the last finite weights: say what happened and what to do; play goes on from there."""
+        self.error = error
+        self.curves.truncate(error.restored_step)
+        self._say(f"<b>stopped</b>: {error} Lower a learning rate (or change the loss) and press play.")
 
     def _say(self, message: str) -> None:
         with self._lock:
@@ -324,10 +351,37 @@ class GANLab:
     def _on_change(self, name: str) -> Callable[[dict], None]:
         def handler(change: dict) -> None:
             value = change["new"]
+            if value == self._accepted[name]:
+                return
+            try:
+                self._check_setting(name, value)
+            except ValueError as error:  # e.g. NaN typed into a slider: show the last good value again
+                self._say(f"{name} not changed: {error}")
+                self.controls[name].value = self._accepted[name]
+                return
+            self._accepted[name] = value
             if name == "regularizer" and value in USUAL_WEIGHT:  # GP's lambda and R1's gamma differ 100-fold
                 self.controls["reg_weight"].value = USUAL_WEIGHT[value]
             self._submit(lambda: self._set(name, value), f"{name}={value!r}")
         return handler
+
+    def _check_setting(self, name: str, value) -> None:
+        """ValueError unless `value` is one the control `name` shows and the configuration allows."""
+        if name not in SETTINGS:
+            raise ValueError(f"{name!r} is not a control of the lab; allowed: {', '.join(SETTINGS)}")
+        control = self.controls[name]
+        if isinstance(control, widgets.Dropdown):
+            allowed = [option[1] if isinstance(option, tuple) else option for option in control.options]
+            if isinstance(value, bool) or value not in allowed:
+                raise ValueError(f"{name}={value!r} is not allowed; allowed values: {', '.join(map(str, allowed))}")
+        else:
+            low, high = ((control.base ** control.min, control.base ** control.max)
+                         if isinstance(control, widgets.FloatLogSlider) else (control.min, control.max))
+            kind = int if isinstance(control, widgets.IntSlider) else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+                raise ValueError(f"{name}={value!r} is not allowed; the lab's control takes "
+                                 f"{'an integer' if kind is int else 'a number'} from {low:g} to {high:g}")
+        replace(self.cfg, **{name: value})  # the configuration's own checks (ValueError naming the parameter)
 
     def _on_click(self, action: Callable[[], object]) -> Callable[[widgets.Button], None]:
         def handler(_button: widgets.Button) -> None:

@@ -331,6 +331,12 @@ class Curves:
         self.means: list[list[float]] = []  # one row of KEYS per bin
         self._sum, self._count = [0.0] * len(self.KEYS), 0
 
+    def truncate(self, step: int) -> None:
+        """Forget the bins after `step` (the trainer went back to it) and the partly filled bin."""
+        keep = sum(1 for s in self.steps if s <= step)
+        self.steps, self.means = self.steps[:keep], self.means[:keep]
+        self._sum, self._count = [0.0] * len(self.KEYS), 0
+
     def __call__(self, step: int, metrics: dict) -> None:
         self._sum = [s + metrics[k] for s, k in zip(self._sum, self.KEYS)]
         self._count += 1

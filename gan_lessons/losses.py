@@ -73,6 +73,24 @@ def d_loss_hinge(d_real: Tensor, d_fake: Tensor) -> Tensor:
     return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
 
 
+def d_loss_smoothed(d_real: Tensor, d_fake: Tensor, smoothing: float) -> Tensor:
+    r"""One-sided label smoothing (Salimans et al., 2016): the BCE loss with target $1 - s$ for real samples, 0 for fakes.
+
+    $L_D = -E_x[(1-s)\log D(x) + s\log(1 - D(x))] - E_z[\log(1 - D(G(z)))]$; the optimum on real data is
+    $D(x) = 1 - s$ instead of 1, so D stays unsure and its gradients never vanish. Fakes keep target 0
+    (smoothing them too would reward G for staying where it is).
+    """
+    return ((1 - smoothing) * F.softplus(-d_real) + smoothing * F.softplus(d_real)).mean() + F.softplus(d_fake).mean()
+
+
+def feature_matching_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
+    r"""Feature matching (Salimans et al., 2016): $\lVert E_x f(x) - E_z f(G(z)) \rVert_2^2$, with $f$ D's last hidden layer.
+
+    `f_real`, `f_fake`: (N, features). G matches the mean activations of real data instead of fooling D directly.
+    """
+    return (f_real.mean(dim=0) - f_fake.mean(dim=0)).pow(2).sum()
+
+
 @dataclass(frozen=True)
 class GANLoss:
     """A discriminator loss and the generator loss it is played with."""

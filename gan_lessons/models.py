@@ -54,11 +54,18 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x.flatten(1)).squeeze(1)
 
+    def features(self, x: Tensor) -> Tensor:
+        """The last hidden layer's activations, (N, widths[-1]): what feature matching compares (lesson 08)."""
+        return self.net[:-1](x.flatten(1))
 
-def mlp_gan_2d(z_dim: int = 2, hidden: int = 128, spectral_norm: bool = False) -> tuple[nn.Module, nn.Module]:
-    """The lab's 2-D GAN: G is z_dim-hidden-hidden-2, D is 2-hidden-hidden-1."""
-    _check_sizes(hidden=hidden)
-    return MLPGenerator(z_dim, (hidden, hidden), 2), MLPDiscriminator(2, (hidden, hidden), spectral_norm)
+
+def mlp_gan_2d(z_dim: int = 2, hidden: int = 128, spectral_norm: bool = False, pack: int = 1,
+               depth: int = 2) -> tuple[nn.Module, nn.Module]:
+    """The lab's 2-D GAN: G is z_dim-hidden-hidden-2, D is 2m-hidden-hidden-1 (m = pack: PacGAN's D sees m samples);
+    `depth` hidden layers in each instead of two."""
+    _check_sizes(hidden=hidden, pack=pack, depth=depth)
+    widths = (hidden,) * depth
+    return MLPGenerator(z_dim, widths, 2), MLPDiscriminator(2 * pack, widths, spectral_norm)
 
 
 class ImageMLPGenerator(MLPGenerator):
@@ -134,3 +141,65 @@ def dcgan_init(module: nn.Module) -> None:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable numbers in a model."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# -- conditional models (lesson 09): G(z, y) and D(x, y) for a class label y --------------------------------------
+class ConditionalMLPGenerator(nn.Module):
+    """(z, y) -> x (N, 1, 28, 28) in [-1, 1]: a learned embedding of the label y, concatenated to z (Mirza &
+    Osindero, 2014), then Linear-LeakyReLU(0.2) layers and a tanh output.
+
+    Shapes: z (N, z_dim), y (N,) int64 -> [z, e(y)] (N, z_dim + n_classes) -> ... -> (N, 784) -> (N, 1, 28, 28).
+    """
+
+    def __init__(self, z_dim: int = 100, n_classes: int = 10, widths: tuple[int, ...] = (256, 512)):
+        super().__init__()
+        _check_sizes(z_dim=z_dim, n_classes=n_classes, **{f"widths[{i}]": w for i, w in enumerate(widths)})
+        self.z_dim, self.n_classes = z_dim, n_classes
+        self.embed = nn.Embedding(n_classes, n_classes)  # starts random; one-hot would be a fixed identity table
+        sizes, layers = (z_dim + n_classes, *widths), []
+        for n_in, n_out in zip(sizes, sizes[1:]):
+            layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], 28 * 28), nn.Tanh())
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        return self.net(torch.cat([z, self.embed(y)], dim=1)).view(-1, 1, 28, 28)
+
+
+class ConditionalMLPDiscriminator(nn.Module):
+    """(x, y) -> logit (N,): the one-hot label concatenated to the flattened image, then an MLP.
+
+    Shapes: x (N, 1, 28, 28), y (N,) -> [x, onehot(y)] (N, 784 + n_classes) -> widths -> 1.
+    """
+
+    def __init__(self, n_classes: int = 10, widths: tuple[int, ...] = (512, 256), spectral_norm: bool = False):
+        super().__init__()
+        _check_sizes(n_classes=n_classes, **{f"widths[{i}]": w for i, w in enumerate(widths)})
+        self.n_classes = n_classes
+        self.net = MLPDiscriminator(28 * 28 + n_classes, widths, spectral_norm).net
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        onehot = nn.functional.one_hot(y, self.n_classes).to(x.dtype)
+        return self.net(torch.cat([x.flatten(1), onehot], dim=1)).squeeze(1)
+
+
+class ProjectionDiscriminator(nn.Module):
+    r"""(x, y) -> logit (N,) of Miyato & Koyama (2018): $D(x, y) = \psi(\phi(x)) + e_y^\top \phi(x)$.
+
+    $\phi$ is an MLP feature extractor (N, widths[-1]), $\psi$ a linear unconditional score, $e_y$ a learned
+    embedding of the label (a row of an n_classes x widths[-1] table): the label enters as an inner product
+    with the features instead of as an extra input, which is what the optimal D's log-density ratio looks like
+    when p(y | x) is a softmax of the features.
+    """
+
+    def __init__(self, n_classes: int = 10, widths: tuple[int, ...] = (512, 256), spectral_norm: bool = False):
+        super().__init__()
+        _check_sizes(n_classes=n_classes, **{f"widths[{i}]": w for i, w in enumerate(widths)})
+        self.n_classes = n_classes
+        self.phi = MLPDiscriminator(28 * 28, widths, spectral_norm).net[:-1]  # (N, widths[-1])
+        self.psi = _linear(widths[-1], 1, spectral_norm)
+        self.embed = nn.Embedding(n_classes, widths[-1])
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)  # start close to an unconditional D
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        h = self.phi(x.flatten(1))
+        return self.psi(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)

@@ -73,3 +73,14 @@ from . import lesson03  # noqa: E402
 from .lesson03 import check_d_loss, check_optimal_discriminator  # noqa: E402
 from . import lesson04  # noqa: E402
 from .lesson04 import check_jsd, check_nonsaturating_loss, check_value_function  # noqa: E402
+from .lesson07 import check_alternating_step, check_gda_eigenvalues, check_r1_eigenvalues  # noqa: E402
+from . import lesson09  # noqa: E402
+from .lesson09 import check_concat_condition, check_projection_logit  # noqa: E402
+from . import lesson10  # noqa: E402
+from .lesson10 import check_classifier_score, check_frechet_distance  # noqa: E402
+from . import lesson08  # noqa: E402
+from .lesson08 import check_ema_update, check_hinge_d_loss, check_weight_clipping  # noqa: E402
+from . import lesson06  # noqa: E402
+from .lesson06 import check_conv_output_size, check_dcgan_init  # noqa: E402
+from . import lesson11  # noqa: E402
+from .lesson11 import check_paired_difference, check_pix2pix_loss  # noqa: E402

@@ -1,0 +1,128 @@
+"""Lesson 06's DCGAN on MNIST: training images per second on the CPU, against a tutorial-style loop.
+
+What is measured: the lesson's trainer (`make_dcgan_trainer(DCGANConfig(device="cpu"))`: data resident as one
+tensor with an index sampler, channels-last models and images, fused Adam, gradients set to None, no weight
+gradients for D in G's step) and, as the baseline, the same model trained the way common tutorials write it:
+a DataLoader over a Dataset that scales each uint8 image as it is fetched, a transfer per batch, `model.zero_grad()`,
+separate real and generated passes of D with a backward each, BCE against label tensors, Adam with its default
+kernel, `.item()` of the losses every step. Both do the same algorithm (one D update, then one G update with fresh
+noise), the same widths and batch size, on the same number of torch threads. The two are timed in alternating
+slices of the same run (the machine is shared: slices keep the comparison fair when the load changes), after a
+warm-up; a figure is training images per second of wall-clock time.
+
+Not used: one D pass over real and generated images concatenated. D has batch norm, which would then normalize
+both together, a different computation from separate passes (and a different training).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from gan_lessons.data.mnist import load_mnist_for_training
+from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
+from gan_lessons.models import DCGANDiscriminator, DCGANGenerator, dcgan_init
+
+from .records import record
+
+THREADS = 1  # torch threads for both loops: steady on a shared 2-core machine (2 threads there stalled badly)
+
+
+class ScaledMNIST(Dataset):
+    """What `transforms.Normalize((0.5,), (0.5,))` after `ToTensor()` gives: each image scaled to [-1, 1] when fetched."""
+
+    def __init__(self, images: torch.Tensor):
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return (self.images[i].float().div(255.0).unsqueeze(0) - 0.5) / 0.5
+
+
+def naive_step(cfg: DCGANConfig, images: torch.Tensor) -> Callable[[], None]:
+    """One training step of the same DCGAN in the style of common tutorials."""
+    torch.manual_seed(cfg.seed)
+    device = torch.device("cpu")
+    G, D = DCGANGenerator(cfg.z_dim, cfg.width).to(device), DCGANDiscriminator(cfg.width).to(device)
+    G.apply(dcgan_init), D.apply(dcgan_init)
+    loader = DataLoader(ScaledMNIST(images), batch_size=cfg.batch_size, shuffle=True, drop_last=True)
+    criterion = nn.BCEWithLogitsLoss()
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    batches = iter(loader)
+
+    def step() -> None:
+        nonlocal batches
+        try:
+            real = next(batches)
+        except StopIteration:  # a new epoch
+            batches = iter(loader)
+            real = next(batches)
+        real = real.to(device)
+        b = real.size(0)
+        D.zero_grad()
+        out = D(real)
+        err_real = criterion(out, torch.full((b,), 1.0, device=device))
+        err_real.backward()
+        fake = G(torch.randn(b, cfg.z_dim, device=device))
+        out = D(fake.detach())
+        err_fake = criterion(out, torch.full((b,), 0.0, device=device))
+        err_fake.backward()
+        opt_d.step()
+        G.zero_grad()
+        out = D(G(torch.randn(b, cfg.z_dim, device=device)))
+        err_g = criterion(out, torch.full((b,), 1.0, device=device))
+        err_g.backward()
+        opt_g.step()
+        _ = (err_real + err_fake).item(), err_g.item(), torch.sigmoid(out).mean().item()  # logging
+
+    return step
+
+
+def lesson_step(cfg: DCGANConfig) -> Callable[[], None]:
+    """One step of the lesson's trainer (the code lesson 06 runs)."""
+    return make_dcgan_trainer(cfg).step
+
+
+def interleaved_rates(steps: dict[str, Callable[[], None]], seconds: float, rounds: int,
+                      warmup: float) -> dict[str, float]:
+    """Steps per second of each step function, timed in `rounds` alternating slices of seconds / rounds each."""
+    for step in steps.values():
+        end = time.perf_counter() + warmup
+        while time.perf_counter() < end:
+            step()
+    counts, elapsed = dict.fromkeys(steps, 0), dict.fromkeys(steps, 0.0)
+    for r in range(rounds):
+        names = list(steps) if r % 2 == 0 else list(steps)[::-1]  # neither always goes first
+        for name in names:
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds / rounds:
+                steps[name]()
+                counts[name] += 1
+            elapsed[name] += time.perf_counter() - start
+    return {name: counts[name] / elapsed[name] for name in steps}
+
+
+def run(quick: bool = False) -> list[dict]:
+    seconds, rounds, warmup = (0.3, 2, 0.05) if quick else (40.0, 20, 3.0)
+    cfg = DCGANConfig(device="cpu")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        images = load_mnist_for_training()[0]
+        rates = interleaved_rates({"lesson": lesson_step(cfg), "naive": naive_step(cfg, images)},
+                                  seconds, rounds, warmup)
+    finally:
+        torch.set_num_threads(previous)
+    lesson, naive = (cfg.batch_size * rates[name] for name in ("lesson", "naive"))
+    setup = (f"DCGAN width {cfg.width}, batch {cfg.batch_size}, {THREADS} torch thread, CPU; {seconds:g} s each "
+             f"in {rounds} alternating slices")
+    return [record("dcgan_mnist.images_per_s", lesson, "images/s", round(1.3 * naive, 1), "higher", naive,
+                   f"{setup}; baseline: a tutorial-style loop of the same model (DataLoader, per-batch transfer, "
+                   f"model.zero_grad, separate real/fake D passes), same algorithm; target 1.3x the baseline; "
+                   f"ratio {lesson / naive:.2f}x")]

@@ -1,0 +1,141 @@
+"""Seconds of CPU training until lesson 06's DCGAN draws recognizable digits, against a tutorial-sized DCGAN.
+
+"Recognizable" is the criterion of `gan_lessons.image_training.recognizable`, judged by the package's MNIST
+classifier on 1,000 samples of G (fixed noise): all 10 classes present, mean confidence >= 0.9, and the class
+histogram within KL 0.05 of uniform. Samples are scored every `EVERY` seconds of training; the time spent
+scoring is not counted, so a figure is seconds of training (resolution: EVERY).
+
+The lesson: `make_dcgan_trainer(DCGANConfig(device="cpu"))`, its default settings. The baseline: PyTorch's DCGAN
+example with its defaults (images resized to 64x64, ngf = ndf = 64, batch 64, Adam 2e-4 with beta1 0.5, a
+sigmoid D with BCELoss, G's step reusing the G(z) of D's step), its 64x64 samples shrunk to 28x28 to be scored.
+Both get the same time budget; one that never gets there is recorded as the budget, and the note says so.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from gan_lessons.classifier import load_classifier, predict_proba
+from gan_lessons.data.images import to_unit_range
+from gan_lessons.data.mnist import load_mnist_for_training
+from gan_lessons.image_training import DCGANConfig, DigitClock, digit_scores, make_dcgan_trainer
+from gan_lessons.models import dcgan_init
+
+from .records import record
+
+THREADS = 1  # as in dcgan_mnist: steady on a shared 2-core machine
+EVERY = 3.0  # seconds of training between two scorings
+
+
+def train_until_digits(step: Callable[[], None], clock, budget: float) -> float | None:
+    """Call `step` until the clock says the digits are recognizable or `budget` seconds of training are spent."""
+    clock.start()
+    steps = 0
+    while clock.reached is None and clock.seconds < budget:
+        step()
+        steps += 1
+        clock(steps)
+    return clock.reached
+
+
+# -- the baseline: PyTorch's DCGAN example (github.com/pytorch/examples, dcgan/main.py), its defaults ----------
+def example_generator(nz: int = 100, ngf: int = 64, nc: int = 1) -> nn.Sequential:
+    """z (N, nz, 1, 1) -> (N, nc, 64, 64): 4 -> 8 -> 16 -> 32 -> 64."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+
+
+def example_discriminator(ndf: int = 64, nc: int = 1) -> nn.Sequential:
+    """(N, nc, 64, 64) -> probability (N, 1, 1, 1): 64 -> 32 -> 16 -> 8 -> 4 -> 1."""
+    return nn.Sequential(
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+
+
+class ExampleGAN:
+    """The example's training loop, one batch per `step()`; `generator` maps z (N, 100) to 28x28 images."""
+
+    def __init__(self, images_uint8: Tensor, batch_size: int = 64, nz: int = 100, seed: int = 0):
+        torch.manual_seed(seed)
+        x64 = F.interpolate(to_unit_range(images_uint8), size=64, mode="bilinear", antialias=True)  # Resize(64)
+        self.loader = DataLoader(TensorDataset(x64), batch_size=batch_size, shuffle=True, drop_last=True)
+        self.batches, self.nz = iter(self.loader), nz
+        self.netG, self.netD = example_generator(nz), example_discriminator()
+        self.netG.apply(dcgan_init), self.netD.apply(dcgan_init)
+        self.criterion = nn.BCELoss()
+        self.opt_d = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_g = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.z_dim, self.generator = nz, _Shrunk(self.netG)
+
+    def step(self) -> None:
+        try:
+            (real,) = next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)
+            (real,) = next(self.batches)
+        b = real.size(0)
+        self.netD.zero_grad()
+        err_real = self.criterion(self.netD(real).view(-1), torch.full((b,), 1.0))
+        err_real.backward()
+        fake = self.netG(torch.randn(b, self.nz, 1, 1))
+        err_fake = self.criterion(self.netD(fake.detach()).view(-1), torch.full((b,), 0.0))
+        err_fake.backward()
+        self.opt_d.step()
+        self.netG.zero_grad()
+        err_g = self.criterion(self.netD(fake).view(-1), torch.full((b,), 1.0))  # the example reuses G(z)
+        err_g.backward()
+        self.opt_g.step()
+        _ = (err_real + err_fake).item(), err_g.item()
+
+
+class _Shrunk(nn.Module):
+    """G's 64x64 samples resized to 28x28, the classifier's input size."""
+
+    def __init__(self, netG: nn.Module):
+        super().__init__()
+        self.netG = netG
+
+    def forward(self, z: Tensor) -> Tensor:
+        x = self.netG(z.view(len(z), -1, 1, 1))
+        return F.interpolate(x, size=28, mode="bilinear", antialias=True)
+
+
+def run(quick: bool = False) -> list[dict]:
+    budget, every, n = (1.0, 0.5, 100) if quick else (180.0, EVERY, 1000)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        classifier = load_classifier(verbose=False)
+        real = to_unit_range(load_mnist_for_training()[0][:n])
+        real_scores = digit_scores(predict_proba(classifier, real))
+        trainer = make_dcgan_trainer(DCGANConfig(device="cpu"))
+        lesson_clock = DigitClock(trainer, classifier, every=every, n=n)
+        lesson = train_until_digits(trainer.step, lesson_clock, budget)
+        example = ExampleGAN(load_mnist_for_training()[0])
+        example_clock = DigitClock(example, classifier, every=every, n=n)
+        baseline = train_until_digits(example.step, example_clock, budget)
+    finally:
+        torch.set_num_threads(previous)
+    last = lesson_clock.log[-1] if lesson_clock.log else {"confidence": float("nan"), "kl": float("nan"), "step": 0}
+    note = (f"DCGANConfig() on the CPU, {THREADS} torch thread, scored every {every:g} s on {n} samples "
+            f"(real digits: confidence {real_scores['confidence']:.3f}, KL {real_scores['kl']:.3f}); "
+            + ("reached" if lesson is not None else f"NOT reached in the {budget:g} s budget (value = budget)")
+            + f" at step {trainer.step_count}, confidence {last['confidence']:.3f}, KL {last['kl']:.3f}; "
+            + "baseline: PyTorch's DCGAN example defaults (64x64, ngf=ndf=64, batch 64), "
+            + (f"reached in {baseline:.0f} s" if baseline is not None else
+               f"not reached in the budget (baseline = budget; {len(example_clock.log)} scorings, "
+               f"last confidence {example_clock.log[-1]['confidence']:.3f})" if example_clock.log else
+               "not reached in the budget (baseline = budget)"))
+    return [record("time_to_digits.seconds", budget if lesson is None else lesson, "s", 60, "lower",
+                   budget if baseline is None else baseline, note)]

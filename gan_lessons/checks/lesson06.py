@@ -1,0 +1,129 @@
+"""Checks for lesson 06: the output size of a strided convolution, and DCGAN's weight initialization.
+
+The size check compares the student's formula with what `nn.Conv2d` really produces; the initialization
+check applies the student's function to a small DCGAN and compares the statistics of every weight with
+those DCGAN prescribes (conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from . import CheckResult, call, failed, passed
+
+# (size, kernel, stride, padding): D's layers, odd sizes where the floor matters, and a few others
+CONV_CASES = ((28, 4, 2, 1), (14, 4, 2, 1), (7, 7, 1, 0), (28, 3, 1, 1), (28, 5, 2, 2), (7, 4, 2, 1),
+              (13, 3, 2, 0), (9, 4, 3, 1), (64, 4, 2, 1), (5, 5, 1, 0), (27, 4, 2, 1))
+
+
+def conv_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """What nn.Conv2d gives, measured on an empty tensor: floor((n + 2p - k) / s) + 1."""
+    conv = nn.Conv2d(1, 1, kernel, stride, padding)
+    with torch.no_grad():
+        return conv(torch.zeros(1, 1, size, size)).shape[-1]
+
+
+def _diagnose_size(got: object, n: int, k: int, s: int, p: int) -> str:
+    """Name the usual slip that produced `got` for a convolution (n, k, s, p)."""
+    right = (n + 2 * p - k) // s + 1
+    if isinstance(got, float) and not float(got).is_integer():
+        return f"got {got} for n={n}, k={k}, s={s}, p={p}: a size is a whole number; round down with // (floor)"
+    if got == math.ceil((n + 2 * p - k) / s) + 1:
+        return (f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: the last window must fit inside the "
+                "padded input, so round down (//), not up")
+    if got == (n + 2 * p - k) // s:
+        return f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: you forgot the + 1 (the first window)"
+    if got == (n + p - k) // s + 1:
+        return (f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: padding is added on both sides, "
+                "so it counts twice (2p)")
+    if got == (n - 1) * s - 2 * p + k:
+        return (f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: that is the transposed convolution's "
+                "formula (lesson 02), which grows the image; a strided convolution shrinks it")
+    return f"got {got!r} for n={n}, k={k}, s={s}, p={p}, expected {right} (what nn.Conv2d gives)"
+
+
+def check_conv_output_size(conv_output_size) -> CheckResult:
+    """`conv_output_size(n, kernel, stride, padding)` must give the side of nn.Conv2d's output for an n x n input."""
+    for n, k, s, p in CONV_CASES:
+        got, error = call(conv_output_size, n, k, s, p)
+        if error is not None:
+            return error
+        if got is None:
+            return failed("the function returned None: did you forget `return`?")
+        if isinstance(got, bool) or not isinstance(got, (int, float)) or got != conv_size(n, k, s, p):
+            return failed(_diagnose_size(got, n, k, s, p))
+        if isinstance(got, float):
+            return failed(f"got {got!r}, a float, for n={n}, k={k}, s={s}, p={p}: return an int "
+                          "(use // for the division)")
+    return passed(f"floor((n + 2p - k) / s) + 1 matches nn.Conv2d on {len(CONV_CASES)} cases, "
+                  "e.g. 28 -> 14 -> 7 in D with k=4, s=2, p=1")
+
+
+# -- DCGAN's initialization -------------------------------------------------------------------------
+def _model() -> nn.Sequential:
+    """A small DCGAN-like stack with every kind of layer the init must treat (about 40,000 conv weights)."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(64, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),  # never run: sizes need not chain
+        nn.Conv2d(64, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.LeakyReLU(0.2),
+        nn.Conv2d(32, 1, 3, 1, 1), nn.Linear(4, 4))
+
+
+def _stats(t: torch.Tensor) -> tuple[float, float]:
+    return t.mean().item(), t.std().item()
+
+
+def _check_conv(name: str, weight: torch.Tensor, bias: torch.Tensor | None, before: torch.Tensor) -> CheckResult | None:
+    if torch.equal(weight, before):
+        hint = " (isinstance(m, nn.Conv2d) is False for nn.ConvTranspose2d: test both)" if "Transpose" in name else ""
+        return failed(f"{name}'s weights were not changed: they still have PyTorch's default init{hint}")
+    mean, std = _stats(weight)
+    if abs(std - 0.141) < 0.02:
+        return failed(f"{name}'s weights have std {std:.3f}: 0.02 is the standard deviation, not the variance "
+                      "(sqrt(0.02) = 0.141); use nn.init.normal_(w, 0.0, 0.02)")
+    if abs(mean) > 0.005 or abs(std - 0.02) > 0.003:
+        return failed(f"{name}'s weights have mean {mean:.4f} and std {std:.4f}; expected N(0, 0.02): mean 0, std 0.02")
+    if bias is not None and bias.abs().max() > 0:
+        return failed(f"{name}'s bias is not 0: DCGAN starts every bias at 0 (nn.init.zeros_)")
+    return None
+
+
+def _check_norm(name: str, norm: nn.BatchNorm2d) -> CheckResult | None:
+    mean, std = _stats(norm.weight)
+    if abs(mean) < 0.1:
+        return failed(f"{name}'s scales (weight) have mean {mean:.3f}: near 0 they multiply every activation by "
+                      "about 0 and the signal dies; DCGAN draws them from N(1, 0.02)")
+    if mean == 1.0 and std == 0.0:
+        return failed(f"{name}'s scales are all exactly 1 (PyTorch's default): DCGAN draws them from N(1, 0.02); "
+                      "did your function skip nn.BatchNorm2d?")
+    if abs(mean - 1.0) > 0.01 or abs(std - 0.02) > 0.01:
+        return failed(f"{name}'s scales have mean {mean:.3f} and std {std:.3f}; expected N(1, 0.02)")
+    if norm.bias.abs().max() > 0:
+        return failed(f"{name}'s shift (bias) is not 0: DCGAN starts it at 0")
+    return None
+
+
+def check_dcgan_init(init_fn) -> CheckResult:
+    """`init_fn(module)`, used as `model.apply(init_fn)`, must set DCGAN's initial weights."""
+    torch.manual_seed(0)
+    model = _model()
+    before = [p.detach().clone() for p in (model[0].weight, model[3].weight, model[6].weight, model[7].weight)]
+    try:
+        model.apply(init_fn)
+    except NotImplementedError:
+        return failed("the function still raises NotImplementedError: replace that line with your code")
+    except Exception as error:  # the student's code may fail in any way; say how
+        return failed(f"model.apply(your_function) raised {type(error).__name__}: {error}")
+    for j, (i, name) in enumerate(((0, "ConvTranspose2d"), (3, "Conv2d"), (6, "the last Conv2d"))):
+        verdict = _check_conv(name, model[i].weight, model[i].bias, before[j])
+        if verdict is not None:
+            return verdict
+    for i, name in ((1, "the first BatchNorm2d"), (4, "the second BatchNorm2d")):
+        verdict = _check_norm(name, model[i])
+        if verdict is not None:
+            return verdict
+    if not torch.equal(model[7].weight, before[3]):
+        return failed("a Linear layer was changed too; the DCGAN rule is for conv and batch-norm layers "
+                      "(test the module's type before touching it)")
+    return passed("conv and transposed-conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0")

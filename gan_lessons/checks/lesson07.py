@@ -1,0 +1,147 @@
+r"""Checks for lesson 07: one alternating update of the bilinear game, and two sets of eigenvalues.
+
+Each check compares the student's numbers with the closed forms of `dynamics.py` on several inputs, and when
+they differ, with the usual mistakes, so that the message names the one the student made.
+"""
+from __future__ import annotations
+
+import cmath
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import dynamics
+from . import CheckResult, call, failed, passed
+
+_CASES = ((1.0, 1.0, 0.1), (0.3, -2.0, 0.5), (-1.5, 0.7, 1.2))  # (x, y, lr)
+
+
+def _pair(value) -> tuple[complex, ...] | None:
+    """Two numbers (real or complex) from a tuple, list, NumPy array or tensor; None for anything else."""
+    try:
+        items = value.tolist() if isinstance(value, (np.ndarray, torch.Tensor)) else list(value)
+        return tuple(complex(v) for v in items)
+    except (TypeError, ValueError):
+        return None
+
+
+def _close(got: tuple, expected: tuple, tol: float = 1e-6) -> bool:
+    """Same numbers in the same order (for updates) within tol."""
+    return len(got) == len(expected) and all(abs(g - e) <= tol * (1 + abs(e)) for g, e in zip(got, expected))
+
+
+def _same_set(got: tuple, expected: tuple, tol: float = 1e-6) -> bool:
+    """The same two eigenvalues in either order."""
+    return len(got) == 2 and (_close(got, expected, tol) or _close(got[::-1], expected, tol))
+
+
+# -- exercise 1: one alternating step ------------------------------------------------------------------
+_STEP_MISTAKES = {
+    "simultaneous": (lambda x, y, h: (x - h * y, y + h * x),
+                     "y used the old x: that is the simultaneous update. Move x first, then compute y's step "
+                     "from the new x"),
+    "y first": (lambda x, y, h: (x - h * (y + h * x), y + h * x),
+                "y moved first and x answered the new y; in this lesson x (the minimizer) moves first"),
+    "signs flipped": (lambda x, y, h: (x + h * y, y - h * (x + h * y)),
+                      "x climbed and y descended: x minimizes xy, so x <- x - lr * y; y maximizes it, y <- y + lr * x"),
+    "no learning rate": (lambda x, y, h: (x - y, y + (x - y)), "the step ignores lr: multiply each gradient by lr"),
+}
+
+
+def _alternating(x: float, y: float, lr: float) -> tuple[float, float]:
+    x_new = x - lr * y  # x descends on xy; the gradient of xy in x is y
+    return x_new, y + lr * x_new  # y ascends, reading the new x
+
+
+def check_alternating_step(step: Callable) -> CheckResult:
+    """`step(x, y, lr)` -> (x_new, y_new): x descends on xy first, then y ascends at the new x."""
+    for x, y, lr in _CASES:
+        got, error = call(step, x, y, lr)
+        if error:
+            return error
+        pair = _pair(got)
+        if pair is None or len(pair) != 2:
+            return failed(f"expected two numbers (x_new, y_new), got {got!r}")
+        expected = _alternating(x, y, lr)
+        if _close(pair, expected):
+            continue
+        for mistake, message in _STEP_MISTAKES.values():
+            if _close(pair, mistake(x, y, lr)):
+                return failed(message)
+        return failed(f"for x={x}, y={y}, lr={lr} expected ({expected[0]:.4f}, {expected[1]:.4f}), "
+                      f"got ({pair[0].real:.4f}, {pair[1].real:.4f})")
+    return passed("x <- x - lr*y, then y <- y + lr*x_new; it keeps x^2 + y^2 - lr*x*y constant, so the players cycle")
+
+
+# -- exercise 2: eigenvalues of simultaneous descent-ascent ------------------------------------------------
+def _gda_mistakes(lr: float) -> dict[str, tuple[tuple, str]]:
+    return {
+        "field": ((1j, -1j), "those are the eigenvalues of the field's matrix A, not of the step z <- (I + lr A) z; "
+                             "add the identity and scale A by lr"),
+        "no identity": ((lr * 1j, -lr * 1j), "the step is z <- z + lr A z: the identity is missing"),
+        "real": ((1 + lr, 1 - lr), "1 + lr and 1 - lr are real, but A is a rotation: its eigenvalues are +-i, so the "
+                                   "step's are 1 +- i lr (use complex numbers, e.g. np.linalg.eigvals)"),
+        "alternating": (tuple(np.linalg.eigvals(dynamics.bilinear_update_matrix("alternating", lr))),
+                        "those belong to the alternating update; the simultaneous one is I + lr A"),
+    }
+
+
+def check_gda_eigenvalues(eigenvalues: Callable) -> CheckResult:
+    """`eigenvalues(lr)` -> the two eigenvalues of the simultaneous step z <- (I + lr A) z, i.e. 1 +- i lr."""
+    for lr in (0.1, 0.5, 1.5):
+        got, error = call(eigenvalues, lr)
+        if error:
+            return error
+        pair = _pair(got)
+        if pair is None or len(pair) != 2:
+            return failed(f"expected the two eigenvalues (complex numbers), got {got!r}")
+        expected = tuple(np.linalg.eigvals(dynamics.bilinear_update_matrix("simultaneous", lr)))
+        if _same_set(pair, expected):
+            continue
+        for values, message in _gda_mistakes(lr).values():
+            if _same_set(pair, values):
+                return failed(message)
+        if _close(tuple(abs(v) for v in pair), (math.sqrt(1 + lr ** 2),) * 2):
+            return failed("right modulus sqrt(1 + lr^2), but give the eigenvalues themselves, 1 + i lr and 1 - i lr")
+        return failed(f"for lr={lr} expected 1 + {lr}i and 1 - {lr}i, got {pair}")
+    return passed("1 +- i*lr, of modulus sqrt(1 + lr^2) > 1: every simultaneous step moves away from the equilibrium")
+
+
+# -- exercise 3: eigenvalues of the Dirac-GAN with R1 ------------------------------------------------------
+def _r1_mistakes(gamma: float) -> dict[str, tuple[tuple, str]]:
+    half = 0.5  # f'(0)
+    root = lambda a, b: cmath.sqrt(a ** 2 - b ** 2)
+    return {
+        "gamma not halved": ((-gamma + root(gamma, half), -gamma - root(gamma, half)),
+                             "the trace of J is -gamma, so the eigenvalues are -gamma/2 +- ..., not -gamma +- ..."),
+        "f'(0) = 1": ((-gamma / 2 + root(gamma / 2, 1), -gamma / 2 - root(gamma / 2, 1)),
+                      "for f(t) = log sigmoid(t), f'(0) = sigmoid(0) = 1/2, not 1"),
+        "sign": ((gamma / 2 + root(gamma / 2, half), gamma / 2 - root(gamma / 2, half)),
+                 "the real part must be -gamma/2: R1 damps D, it does not push it away"),
+        "real part only": ((complex(-gamma / 2 + root(gamma / 2, half).real), complex(-gamma / 2 - root(gamma / 2, half).real)),
+                           "the imaginary parts are missing: for gamma < 1 the square root is of a negative number; "
+                           "use cmath.sqrt, which returns a complex root"),
+    }
+
+
+def check_r1_eigenvalues(eigenvalues: Callable) -> CheckResult:
+    r"""`eigenvalues(gamma)` -> the eigenvalues of the Dirac-GAN's Jacobian with R1: $-\gamma/2 \pm \sqrt{\gamma^2/4 - f'(0)^2}$."""
+    for gamma in (0.3, 2.0, 0.0):
+        got, error = call(eigenvalues, gamma)
+        if error:
+            if "math domain error" in error.message:
+                return failed("math.sqrt of a negative number: for gamma < 1 the root is imaginary; use cmath.sqrt")
+            return error
+        pair = _pair(got)
+        if pair is None or len(pair) != 2:
+            return failed(f"expected the two eigenvalues (complex numbers), got {got!r}")
+        expected = dynamics.dirac_eigenvalues("r1", dynamics.DiracSettings(gamma=gamma))
+        if _same_set(pair, expected):
+            continue
+        for values, message in _r1_mistakes(gamma).values():
+            if _same_set(pair, values):
+                return failed(message)
+        return failed(f"for gamma={gamma} expected {expected[0]:.4f} and {expected[1]:.4f}, got {pair}")
+    return passed("-gamma/2 +- sqrt(gamma^2/4 - 1/4): a negative real part for every gamma > 0, so R1 spirals in")

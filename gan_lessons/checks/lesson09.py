@@ -1,0 +1,67 @@
+r"""Checks for lesson 09: conditioning by concatenation, and the projection discriminator's logit."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from . import CheckResult, call, compare_tensor, failed, passed
+
+
+def _concat_reference(z: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    return torch.cat([z, F.one_hot(y, n_classes).to(z.dtype)], dim=1)
+
+
+def check_concat_condition(fn) -> CheckResult:
+    """`fn(z, y, n_classes)` must return [z, onehot(y)]: shape (N, z_dim + n_classes), the label as a one-hot row."""
+    gen = torch.Generator().manual_seed(0)
+    for n, z_dim, n_classes in ((6, 4, 10), (3, 2, 5)):
+        z, y = torch.randn(n, z_dim, generator=gen), torch.randint(n_classes, (n,), generator=gen)
+        got, error = call(fn, z.clone(), y.clone(), n_classes)
+        if error:
+            return error
+        expected = _concat_reference(z, y, n_classes)
+        if isinstance(got, torch.Tensor) and got.shape == (n, z_dim + 1):
+            return failed(f"shape {tuple(got.shape)}: the label was appended as one number; a network reads a "
+                          f"number as an amount (digit 8 = 'more' than digit 1), so append a one-hot row of "
+                          f"length n_classes = {n_classes} (F.one_hot(y, n_classes))")
+        if isinstance(got, torch.Tensor) and got.shape == (n + n, z_dim) or getattr(got, "dim", lambda: 0)() == 1:
+            return failed(f"shape {tuple(got.shape)}: concatenate along the features, dim=1, not the batch")
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and not got.is_floating_point():
+            return failed("the result is an integer tensor: convert the one-hot to z's dtype (.to(z.dtype) or .float())")
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.equal(
+                got, torch.cat([F.one_hot(y, n_classes).to(z.dtype), z], dim=1)):
+            return failed("the one-hot comes first: put z first, then the label, [z, onehot(y)] (the models' order)")
+        verdict = compare_tensor(f"fn(z, y, {n_classes})", got, expected)
+        if verdict:
+            return verdict
+    return passed("[z, onehot(y)]: the label enters as a one-hot row beside the noise")
+
+
+def _projection_reference(h, psi_w, psi_b, table, y):
+    return h @ psi_w + psi_b + (table[y] * h).sum(dim=1)
+
+
+def check_projection_logit(fn) -> CheckResult:
+    r"""`fn(h, psi_w, psi_b, table, y)` must be $\psi(h) + e_y^\top h$ per sample: shape (N,)."""
+    gen = torch.Generator().manual_seed(1)
+    n, f, c = 7, 5, 10
+    h, psi_w, psi_b = torch.randn(n, f, generator=gen), torch.randn(f, generator=gen), torch.randn((), generator=gen)
+    table, y = torch.randn(c, f, generator=gen), torch.randint(c, (n,), generator=gen)
+    got, error = call(fn, h.clone(), psi_w.clone(), psi_b.clone(), table.clone(), y.clone())
+    if error:
+        return error
+    expected = _projection_reference(h, psi_w, psi_b, table, y)
+    if isinstance(got, torch.Tensor) and got.shape == (n, c):
+        return failed(f"shape {tuple(got.shape)}: that is every class's score (h @ table.T); D(x, y) needs only the "
+                      "requested class's: pick the row table[y] and take its inner product with h, per sample")
+    if isinstance(got, torch.Tensor) and got.shape == (n, n):
+        return failed(f"shape {tuple(got.shape)}: h @ table[y].T pairs every sample with every label; multiply "
+                      "elementwise and sum over the features: (table[y] * h).sum(dim=1)")
+    if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+        if torch.allclose(got, (table[y] * h).sum(dim=1), atol=1e-5):
+            return failed("the unconditional term psi(h) = h @ psi_w + psi_b is missing: without it D can only "
+                          "judge how well x fits y, not whether x looks like a real digit at all")
+        if torch.allclose(got, h @ psi_w + psi_b, atol=1e-5):
+            return failed("the label term is missing: e_y^T h = (table[y] * h).sum(dim=1) is what makes D conditional")
+    verdict = compare_tensor("the logit", got, expected)
+    return verdict or passed("psi(h) + e_y^T h: an unconditional score plus the label's projection on the features")

@@ -1,0 +1,82 @@
+r"""Checks for lesson 10: the classifier score and the Frechet distance, against the library's versions."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import image_metrics
+from . import CheckResult, call, failed, passed
+
+
+def _number(value) -> float | None:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _score_cases():
+    gen = torch.Generator().manual_seed(0)
+    soft = torch.softmax(3 * torch.randn(40, 10, generator=gen), dim=1)
+    return [("confident predictions of all ten digits", torch.eye(10).repeat(4, 1)),
+            ("one digit for every image", torch.eye(10)[[2] * 30]), ("random soft predictions", soft)]
+
+
+def check_classifier_score(fn) -> CheckResult:
+    r"""`fn(probs)` for probs (N, C) must return $\exp(E_x KL(p(y|x) \| p(y)))$ as a number."""
+    for name, probs in _score_cases():
+        got, error = call(fn, probs.clone())
+        if error:
+            return error
+        value, expected = _number(got), image_metrics.classifier_score(probs)
+        if value is None:
+            return failed(f"expected a number (float or one-element tensor), got {type(got).__name__} "
+                          f"{tuple(getattr(got, 'shape', ()))}: average the KL over the images, then take exp")
+        if math.isnan(value):
+            return failed(f"NaN for {name}: 0 * log 0 must count as 0; clamp the probabilities (p.clamp_min(1e-12)) "
+                          "or use torch.xlogy")
+        if abs(value - expected) <= 1e-4 * max(1.0, expected):
+            continue
+        if abs(value - math.log(expected)) <= 1e-4:
+            return failed(f"for {name} you return {value:.4f} = log of the score: take exp of the mean KL")
+        if abs(value - 1 / expected) <= 1e-4 or abs(value - math.exp(-math.log(expected))) <= 1e-4:
+            return failed(f"for {name} you return {value:.4f} = 1 / score: the KL is KL(p(y|x) || p(y)), "
+                          "sum p(y|x) (log p(y|x) - log p(y)); the sign is flipped")
+        return failed(f"for {name} the score should be {expected:.4f}, yours is {value:.4f}; p(y) is the mean of "
+                      "the rows of probs (the marginal over the generated images), not the uniform distribution")
+    return passed("exp(mean KL(p(y|x) || p(y))): 10 for confident, balanced predictions, 1 for a single digit")
+
+
+def _fd_cases():
+    gen = torch.Generator().manual_seed(1)
+    mix = torch.randn(4, 4, generator=gen)
+    a = torch.randn(300, 4, generator=gen) @ mix
+    b = torch.randn(250, 4, generator=gen) @ torch.randn(4, 4, generator=gen) + 0.5
+    return a, b
+
+
+def check_frechet_distance(fn) -> CheckResult:
+    r"""`fn(feat_a, feat_b)` must return $\lVert\mu_a-\mu_b\rVert^2 + \mathrm{Tr}(\Sigma_a+\Sigma_b-2(\Sigma_a\Sigma_b)^{1/2})$."""
+    a, b = _fd_cases()
+    got, error = call(fn, a.clone(), b.clone())
+    if error:
+        return error
+    value, expected = _number(got), image_metrics.frechet_distance(a, b)
+    if value is None:
+        return failed(f"expected a number, got {type(got).__name__} {tuple(getattr(got, 'shape', ()))}")
+    if abs(value - expected) <= 1e-2 * expected:  # 1%: N or N - 1 in the covariance are both fine
+        self_distance = _number(call(fn, a.clone(), a.clone())[0])
+        if self_distance is not None and abs(self_distance) < 1e-3:
+            return passed(f"{value:.4f}, and 0 for a set against itself")
+        return failed(f"a set against itself should give 0, yours gives {self_distance}")
+    mean_term = (a.mean(0) - b.mean(0)).pow(2).sum().item()
+    diagonal = mean_term + (a.var(0).sqrt() - b.var(0).sqrt()).pow(2).sum().item()
+    if abs(value - diagonal) <= 1e-2 * expected:
+        return failed("that is the distance with only the variances (the diagonal); features are correlated: use "
+                      "the full covariance matrices torch.cov(feat.T) and the matrix square root of their product")
+    if abs(value - (expected - mean_term)) <= 1e-2 * expected:
+        return failed("the mean term ||mu_a - mu_b||^2 is missing")
+    if abs(value - mean_term) <= 1e-2 * expected:
+        return failed("only the mean term: add Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for the covariances")
+    return failed(f"expected {expected:.4f}, got {value:.4f}. Check the factor 2 in front of the square-root term and "
+                  "that the square root is the matrix one (eigenvalues), not elementwise")

@@ -1,0 +1,85 @@
+r"""Checks for lesson 11: the paired comparison over seeds, and pix2pix's generator loss."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from . import CheckResult, call, compare_tensor, failed, passed
+
+
+def _pair(value) -> tuple[float, float] | None:
+    try:
+        mean, se = value
+        return float(mean), float(se)
+    except (TypeError, ValueError):
+        return None
+
+
+def _paired_reference(with_gen: torch.Tensor, without: torch.Tensor) -> tuple[float, float]:
+    diff = with_gen.double() - without.double()
+    return diff.mean().item(), (diff.std(unbiased=True) / math.sqrt(len(diff))).item()
+
+
+def check_paired_difference(fn) -> CheckResult:
+    """`fn(acc_with, acc_without)` (one accuracy per seed each) must return (mean difference, its standard error)."""
+    acc_with = torch.tensor([0.71, 0.64, 0.69, 0.75, 0.66])
+    acc_without = torch.tensor([0.70, 0.60, 0.70, 0.72, 0.63])
+    got, error = call(fn, acc_with.clone(), acc_without.clone())
+    if error:
+        return error
+    pair = _pair(got)
+    if pair is None:
+        return failed(f"expected two numbers (mean difference, standard error), got {type(got).__name__}")
+    (mean, se), (mean_ref, se_ref) = pair, _paired_reference(acc_with, acc_without)
+    diff = (acc_with - acc_without).double()
+    if abs(mean + mean_ref) < 1e-6 and abs(mean_ref) > 1e-6:
+        return failed("the sign is flipped: report with minus without, so that a gain is positive")
+    if abs(mean - mean_ref) > 1e-6:
+        return failed(f"the mean difference should be {mean_ref:.4f}, yours is {mean:.4f}")
+    unpaired = math.sqrt((acc_with.double().var() + acc_without.double().var()).item() / len(diff))
+    if abs(se - unpaired) < 1e-6:
+        return failed("that standard error treats the two arms as independent; each seed gives both runs the same "
+                      "labelled images, so use the differences: std(d) / sqrt(n)")
+    if abs(se - (diff.std(unbiased=False) / math.sqrt(len(diff))).item()) < 1e-6:
+        return failed("use the sample standard deviation (divide by n - 1: diff.std(), unbiased) for so few seeds")
+    if abs(se - diff.std().item()) < 1e-6:
+        return failed("that is the standard deviation of the differences; the standard error divides it by sqrt(n)")
+    if abs(se - se_ref) > 1e-6:
+        return failed(f"the standard error should be {se_ref:.4f}, yours is {se:.4f}: std(d) / sqrt(n)")
+    return passed("mean of the paired differences and std(d) / sqrt(n)")
+
+
+def _pix2pix_reference(d_fake, fake, target, lam):
+    return F.softplus(-d_fake).mean() + lam * (fake - target).abs().mean()
+
+
+def check_pix2pix_loss(fn) -> CheckResult:
+    r"""`fn(d_fake, fake, target, lam)` must be the non-saturating loss $E[\mathrm{softplus}(-D)]$ plus
+    $\lambda\,E|G(x) - y|$ (Isola et al., 2017)."""
+    gen = torch.Generator().manual_seed(0)
+    d_fake = 4 * torch.randn(16, generator=gen)
+    fake, target = torch.rand(16, 1, 8, 8, generator=gen), torch.rand(16, 1, 8, 8, generator=gen)
+    lam = 100.0
+    got, error = call(fn, d_fake.clone(), fake.clone(), target.clone(), lam)
+    if error:
+        return error
+    expected = _pix2pix_reference(d_fake, fake, target, lam)
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        value = got.reshape(())
+        adv, l1 = F.softplus(-d_fake).mean(), (fake - target).abs().mean()
+        guesses = {
+            "the reconstruction term is squared (L2): pix2pix uses L1, |G(x) - y|, which blurs less":
+                adv + lam * (fake - target).pow(2).mean(),
+            "lam is missing: the L1 term is weighted by lam (100 in pix2pix)": adv + l1,
+            "the adversarial term is the saturating log(1 - D(G(x))); use softplus(-d_fake)":
+                -F.softplus(d_fake).mean() + lam * l1,
+            "the adversarial term is missing: with L1 alone the output is the (blurry) median": lam * l1,
+        }
+        for message, wrong in guesses.items():
+            if torch.allclose(value, wrong, rtol=1e-5) and not torch.allclose(wrong, expected, rtol=1e-5):
+                return failed(message)
+        got = value
+    verdict = compare_tensor("the loss", got, expected, rtol=1e-5)
+    return verdict or passed("softplus(-D(x, G(x))) + lam * |G(x) - y|: fool D, and stay close to the target")

@@ -1,0 +1,121 @@
+r"""Stability fixes of lesson 08 that are neither losses nor penalties: they change D's weights, D's input or
+keep a copy of G.
+
+- `clip_weights`: WGAN's weight clipping, $w \leftarrow \mathrm{clamp}(w, -c, c)$ after each critic update
+  (Arjovsky et al., 2017): a crude way to keep the critic K-Lipschitz.
+- `add_instance_noise`: $\tilde x = x + \sigma\epsilon$, $\epsilon \sim N(0, I)$, on real and generated inputs of D
+  alike (Sønderby et al., 2017), so that the two distributions overlap; `annealed_sigma` lets $\sigma$ fall to 0.
+- `pack`: PacGAN (Lin et al., 2018): D judges $m$ samples at once; a batch (N, d) becomes (N/m, m·d), so D's first
+  layer takes m·d numbers and a collapsed G, whose m samples look alike, is easy to spot.
+- `EMA`: an exponential moving average of G's weights, $w_{ema} \leftarrow \beta w_{ema} + (1-\beta) w$
+  (Yazıcı et al., 2019); the average sits near the centre of G's late oscillation, where samples are sharper.
+- `top_singular_value`: the power iteration that spectral normalization runs (Miyato et al., 2018).
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import Tensor, nn
+
+
+@torch.no_grad()
+def clip_weights(model: nn.Module, c: float) -> None:
+    """Clamp every parameter of `model` into [-c, c] in place (WGAN's critic after each update)."""
+    for p in model.parameters():
+        p.clamp_(-c, c)
+
+
+def add_instance_noise(x: Tensor, sigma: float) -> Tensor:
+    r"""$x + \sigma\epsilon$ with $\epsilon \sim N(0, I)$; the same $\sigma$ for real and generated samples."""
+    return x + sigma * torch.randn_like(x)
+
+
+def annealed_sigma(sigma: float, step: int, anneal_steps: int) -> float:
+    r"""$\sigma_t = \sigma \max(0, 1 - t/T)$ for T = anneal_steps > 0; the constant $\sigma$ when T = 0."""
+    if anneal_steps <= 0:
+        return sigma
+    return sigma * max(0.0, 1.0 - step / anneal_steps)
+
+
+def pack(x: Tensor, m: int) -> Tensor:
+    """PacGAN's packing: (N, d) -> (N/m, m*d); row j holds samples j*m, ..., j*m + m - 1 side by side."""
+    if len(x) % m:
+        raise ValueError(f"pack={m} does not divide the batch of {len(x)} samples; use a batch that is a multiple of pack")
+    return x.flatten(1).reshape(len(x) // m, -1)
+
+
+class EMA:
+    r"""An exponential moving average of a generator's weights: after each G update, `update(generator)` does
+    $w_{ema} \leftarrow \beta w_{ema} + (1 - \beta) w$ for every parameter (buffers, e.g. batch-norm statistics,
+    are copied). The average starts as a copy of G; `generator` is the averaged network and `sample(n)` draws from it.
+    """
+
+    def __init__(self, generator: nn.Module, beta: float = 0.999):
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0.0 <= beta < 1.0:
+            raise ValueError(f"beta={beta!r} is not allowed; it must be a number in [0, 1)")
+        self.beta = float(beta)
+        self.generator = copy.deepcopy(generator).requires_grad_(False)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, generator: nn.Module) -> None:
+        for w_ema, w in zip(self.generator.parameters(), generator.parameters()):
+            w_ema.mul_(self.beta).add_(w, alpha=1.0 - self.beta)
+        for b_ema, b in zip(self.generator.buffers(), generator.buffers()):
+            b_ema.copy_(b)
+        self.updates += 1
+
+    @torch.no_grad()
+    def sample(self, n: int, z_dim: int | None = None) -> Tensor:
+        """n samples of the averaged generator, on the CPU; z ~ N(0, I) of G's noise dimension."""
+        G = self.generator
+        z_dim = z_dim or G.z_dim
+        device = next(G.parameters()).device
+        was_training = G.training
+        G.eval()
+        x = G(torch.randn(n, z_dim, device=device)).cpu()
+        G.train(was_training)
+        return x
+
+    def state_dict(self) -> dict:
+        return {"beta": self.beta, "updates": self.updates, "generator": self.generator.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.beta, self.updates = float(state["beta"]), int(state["updates"])
+        self.generator.load_state_dict(state["generator"])
+
+
+@torch.no_grad()
+def top_singular_value(weight: Tensor, iterations: int = 50, seed: int = 0) -> float:
+    r"""$\sigma_1(W)$ by power iteration: $v \leftarrow W^\top u / \lVert W^\top u\rVert$,
+    $u \leftarrow W v / \lVert W v\rVert$, then $\sigma_1 \approx u^\top W v$ (what spectral norm runs, one step per forward)."""
+    W = weight.flatten(1)
+    u = torch.randn(W.shape[0], generator=torch.Generator().manual_seed(seed)).to(W)
+    for _ in range(iterations):
+        v = nn.functional.normalize(W.T @ u, dim=0)
+        u = nn.functional.normalize(W @ v, dim=0)
+    return float(u @ W @ v)
+
+
+def linear_weights(model: nn.Module) -> list[Tensor]:
+    """The weight matrices that D's linear layers use in a forward pass (the normalized ones under spectral norm)."""
+    return [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+class LinearDecay:
+    r"""A callback `(step, metrics)` that lowers both learning rates linearly to 0 over the last `fraction` of a run
+    of `n_steps`: $\eta_t = \eta_0 \min(1, (n - t)/(f n))$. Late, small steps let G settle on the modes instead of
+    jittering around them by a few $\sigma$."""
+
+    def __init__(self, trainer, n_steps: int, fraction: float):
+        self.trainer, self.n_steps, self.fraction = trainer, n_steps, fraction
+        self.lr_d, self.lr_g, self.start = trainer.lr_d, trainer.lr_g, trainer.step_count
+
+    def factor(self, step: int) -> float:
+        left = self.n_steps - (step - self.start)
+        return min(1.0, max(left, 1e-3 * self.fraction * self.n_steps) / (self.fraction * self.n_steps))
+
+    def __call__(self, step: int, metrics: dict) -> None:
+        f = self.factor(step)
+        self.trainer.lr_d, self.trainer.lr_g = self.lr_d * f, self.lr_g * f

@@ -1,0 +1,86 @@
+"""The divergence guard: a training whose loss or weights stop being finite is stopped, told why, and put back.
+
+After each step the trainer looks at the losses (plain floats, so the check is free); every `every` steps it
+also looks at every weight and, when all are finite, keeps a copy of the models and optimizers (a snapshot).
+A non-finite number brings the last snapshot back and raises `DivergenceError`, whose message names the step,
+the likely cause and what to try. The trainer is then as it was at the snapshot's step: lower the learning
+rate (or add a regularizer) and train on.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+HIGH_LR = 1e-2  # above this, Adam on these small GANs tends to overshoot: the usual cause of a blow-up
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss or weight; the trainer was restored to `restored_step`."""
+
+    def __init__(self, message: str, step: int, restored_step: int):
+        super().__init__(message)
+        self.step, self.restored_step = step, restored_step
+
+
+def finite_weights(*modules: nn.Module) -> bool:
+    """True when every parameter and buffer of the modules is finite (one reduction per tensor)."""
+    tensors = [t for m in modules for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+@dataclass
+class Snapshot:
+    """Copies of what a step changes: both models, both optimizers, the EMA of G, and the step number."""
+    step: int
+    state: dict
+
+    @classmethod
+    def take(cls, trainer) -> "Snapshot":
+        parts = {"generator": trainer.generator, "discriminator": trainer.discriminator,
+                 "opt_g": trainer.opt_g, "opt_d": trainer.opt_d}
+        if getattr(trainer, "ema", None) is not None:
+            parts["ema"] = trainer.ema
+        return cls(trainer.step_count, {name: copy.deepcopy(part.state_dict()) for name, part in parts.items()})
+
+    def fits(self, trainer) -> bool:
+        """False after the generator was replaced (a new noise dimension): this copy no longer fits it."""
+        current = trainer.generator.state_dict()
+        saved = self.state["generator"]
+        return saved.keys() == current.keys() and all(saved[k].shape == current[k].shape for k in saved)
+
+    def restore(self, trainer) -> None:
+        for name, state in self.state.items():
+            part = trainer.ema if name == "ema" else getattr(trainer, name)
+            part.load_state_dict(copy.deepcopy(state))
+        trainer.step_count = self.step
+        trainer.history.truncate(self.step)
+
+
+def likely_cause(trainer) -> str:
+    """A short diagnosis from the trainer's settings, most specific first."""
+    loss = getattr(trainer.loss, "name", "")
+    constrained = trainer.regularizer != "none" or getattr(trainer, "clip", 0) or _spectral(trainer.discriminator)
+    if loss == "wgan" and not constrained:
+        return ("the WGAN critic is unconstrained (no weight clipping, gradient penalty or spectral norm), so its "
+                "scores grow without bound; add one of them (lesson 08)")
+    high = [f"{name}={value:g}" for name, value in (("lr_d", trainer.lr_d), ("lr_g", trainer.lr_g))
+            if value > HIGH_LR]
+    if high:
+        return (f"a learning rate too high for the {loss or 'chosen'} loss ({', '.join(high)}); "
+                f"try one at most {HIGH_LR:g}")
+    return "exploding gradients; lower the learning rates or add a regularizer (R1 or a gradient penalty)"
+
+
+def _spectral(model: nn.Module) -> bool:
+    return any("parametrizations" in name for name, _ in model.named_parameters())
+
+
+def diverged_message(step: int, metrics: dict, restored_step: int, cause: str) -> str:
+    bad = [f"{k}={v}" for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
+    what = f"the loss became non-finite ({', '.join(bad)})" if bad else "a weight became non-finite"
+    return (f"training diverged at step {step}: {what}. Likely cause: {cause}. "
+            f"The last finite weights (step {restored_step}) are restored; change the setting and train on.")

@@ -1,0 +1,189 @@
+r"""How good are generated digits? Metrics that look through the package's own MNIST classifier (lesson 10).
+
+Every metric is computed on n generated images against n real ones, and reported beside the same metric for
+two disjoint sets of n real images ("real vs real"): the value a perfect generator would get *at this sample
+size*. Several metrics are biased by the sample size (the Frechet distance shrinks as n grows, even for two real
+sets), so numbers are only comparable at the same n, and never with published Inception numbers.
+
+- classifier score (the Inception score of Salimans et al., 2016, with the MNIST CNN in place of Inception):
+  $\exp\big(E_x\,KL(p(y\mid x)\,\|\,p(y))\big)$, from 1 (every image gets the same prediction) to 10 (confident
+  predictions spread evenly over the ten digits);
+- Frechet distance on the CNN's penultimate features (FID of Heusel et al., 2017, with another network):
+  $\lVert\mu_r-\mu_g\rVert^2 + \mathrm{Tr}\big(\Sigma_r+\Sigma_g-2(\Sigma_r\Sigma_g)^{1/2}\big)$;
+- precision and recall of Kynkaanniemi et al. (2019): the real manifold is the union of balls around real
+  features reaching their k-th nearest real neighbour; precision is the fraction of generated samples inside it,
+  recall the fraction of real samples inside the generated manifold built the same way;
+- class coverage, class KL and mean confidence from the classifier's predictions.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .classifier import MNISTClassifier, classifier_accuracy, features, load_classifier, predict_proba
+
+METRICS = ("classifier_score", "frechet_distance", "precision", "recall", "class_coverage", "class_kl",
+           "confidence")
+HIGHER_IS_BETTER = {"classifier_score": True, "frechet_distance": False, "precision": True, "recall": True,
+                    "class_coverage": True, "class_kl": False, "confidence": True}
+N_CLASSES = 10
+
+
+def classifier_score(probs: Tensor) -> float:
+    r"""$\exp\big(\frac1N\sum_i KL(p(y\mid x_i)\,\|\,\bar p(y))\big)$ with $\bar p = \frac1N\sum_i p(y\mid x_i)$.
+
+    probs: (N, C) rows of class probabilities. Equals exp(H(p_bar) - mean_i H(p(y|x_i))), so it lies in [1, C].
+    """
+    p = probs.double().clamp_min(1e-12)  # 0 log 0 = 0: the clamp makes those terms vanish
+    p_bar = p.mean(dim=0, keepdim=True)
+    kl = (p * (p.log() - p_bar.log())).sum(dim=1)
+    return math.exp(kl.mean().item())
+
+
+def _sqrtm_psd(a: Tensor) -> Tensor:
+    """Square root of a symmetric positive semi-definite matrix by its eigen-decomposition."""
+    values, vectors = torch.linalg.eigh(a)
+    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+
+
+def frechet_distance(feat_a: Tensor, feat_b: Tensor) -> float:
+    r"""$\lVert\mu_a-\mu_b\rVert^2 + \mathrm{Tr}\,\Sigma_a + \mathrm{Tr}\,\Sigma_b - 2\,\mathrm{Tr}(\Sigma_a\Sigma_b)^{1/2}$,
+    the squared 2-Wasserstein distance between Gaussians fitted to two feature sets (N, F) and (M, F).
+
+    $\mathrm{Tr}(\Sigma_a\Sigma_b)^{1/2} = \mathrm{Tr}(\Sigma_a^{1/2}\Sigma_b\Sigma_a^{1/2})^{1/2}$: the second matrix is
+    symmetric, so its eigenvalues (all >= 0) give the trace without a general matrix square root.
+    """
+    a, b = feat_a.double(), feat_b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)  # (F, F), unbiased (divides by N - 1)
+    root_a = _sqrtm_psd(cov_a)
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
+    return ((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross).item()
+
+
+def knn_radii(feat: Tensor, k: int = 3) -> Tensor:
+    """Distance from each point (N, F) to its k-th nearest neighbour in the same set (itself excluded)."""
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k < len(feat):
+        raise ValueError(f"k={k!r} is not allowed; it must be an integer from 1 to {len(feat) - 1} (set size - 1)")
+    dist = torch.cdist(feat.double(), feat.double())
+    return dist.kthvalue(k + 1, dim=1).values  # the smallest distance, 0, is the point itself
+
+
+def _inside(manifold: Tensor, radii: Tensor, query: Tensor) -> Tensor:
+    """For each query point: is it within radius_j of some manifold point j?"""
+    return (torch.cdist(query.double(), manifold.double()) <= radii[None, :]).any(dim=1)
+
+
+def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> tuple[float, float]:
+    """Kynkaanniemi et al. (2019): precision = share of fake features inside the real k-NN manifold,
+    recall = share of real features inside the fake k-NN manifold. k = 3 as in the paper."""
+    precision = _inside(real, knn_radii(real, k), fake).double().mean().item()
+    recall = _inside(fake, knn_radii(fake, k), real).double().mean().item()
+    return precision, recall
+
+
+def class_histogram(probs: Tensor) -> Tensor:
+    """Share of the samples predicted as each class (C,), from the argmax of p(y | x)."""
+    return torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double() / len(probs)
+
+
+def class_kl(probs: Tensor) -> float:
+    r"""$KL(q\,\|\,U) = \sum_c q_c \log(C q_c)$ of the predicted-class histogram q from uniform: 0 for balanced
+    classes, log C = 2.30 when every sample is predicted as one digit (as the 2-D metrics' reverse KL)."""
+    q = class_histogram(probs)
+    q = q[q > 0]
+    return (q * (q * probs.shape[1]).log()).sum().item()
+
+
+def class_coverage(probs: Tensor, min_share: float = 0.25) -> int:
+    """Classes that receive at least `min_share` of their fair share 1/C of the predictions (default: a quarter,
+    i.e. 2.5% of the samples for ten digits): a digit drawn a handful of times in a thousand does not count."""
+    return int((class_histogram(probs) >= min_share / probs.shape[1]).sum())
+
+
+def confidence(probs: Tensor) -> float:
+    """Mean of max_y p(y | x): how sure the classifier is, on average, of what each image shows."""
+    return probs.max(dim=1).values.mean().item()
+
+
+def image_metrics(clf: nn.Module, real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]:
+    """Every metric of `fake` against the reference set `real` (both (N, 1, 28, 28) in [-1, 1])."""
+    probs = predict_proba(clf, fake)
+    precision, recall = precision_recall(features(clf, real), features(clf, fake), k)
+    return {"classifier_score": classifier_score(probs),
+            "frechet_distance": frechet_distance(features(clf, real), features(clf, fake)),
+            "precision": precision, "recall": recall, "class_coverage": class_coverage(probs),
+            "class_kl": class_kl(probs), "confidence": confidence(probs)}
+
+
+def real_pair(images: Tensor, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Two disjoint random sets of n real images (a seeded permutation): the reference and the real baseline."""
+    if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= len(images) // 2:
+        raise ValueError(f"n={n!r} is not allowed; two disjoint real sets need 2 <= n <= {len(images) // 2}")
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    return images[order[:n]], images[order[n:2 * n]]
+
+
+def draw_samples(source: Tensor | nn.Module | Callable[[int], Tensor], n: int) -> Tensor:
+    """n images from a tensor (its first n), a generator with `z_dim` (G(z), or G(z, y) with y = 0..9 in turn
+    when it has `n_classes`), or a function n -> images."""
+    if isinstance(source, Tensor):
+        if len(source) < n:
+            raise ValueError(f"samples: {len(source)} images given, n={n} needed; pass more or lower n")
+        return source[:n]
+    if isinstance(source, nn.Module):
+        from .conditional import sample_conditional
+
+        if hasattr(source, "n_classes"):
+            return sample_conditional(source, n, source.z_dim, source.n_classes)
+        device = next(source.parameters()).device
+        with torch.no_grad():
+            was_training = source.training
+            source.eval()  # batch-norm generators sample with their running statistics
+            x = source(torch.randn(n, source.z_dim, device=device)).cpu()
+            source.train(was_training)
+        return x
+    if callable(source):
+        return source(n)
+    raise ValueError(f"generator_or_samples={type(source).__name__} is not allowed; pass images (N, 1, 28, 28), "
+                     "a generator module with a z_dim attribute, or a function n -> images")
+
+
+def evaluate_images(generator_or_samples, n: int = 1000, real: Tensor | None = None,
+                    classifier: MNISTClassifier | None = None, k: int = 3, seed: int = 0) -> dict:
+    """Every metric for the generated images and, under "<name>_real", for real vs real, at n samples each.
+
+    real: the real images (N >= 2n, (N, 1, 28, 28) in [-1, 1]); by default the MNIST split a lesson trains on.
+    Returns {"n_samples": n, "classifier_accuracy": ..., "classifier_score": ..., "classifier_score_real": ...}.
+    """
+    clf = classifier if classifier is not None else load_classifier(verbose=False)
+    if real is None:
+        from .data import load_mnist_for_training, to_unit_range
+
+        real = to_unit_range(load_mnist_for_training()[0])
+    reference, baseline = real_pair(real, n, seed)
+    torch.manual_seed(seed)  # the generator's noise: the same numbers for the same generator
+    fake = draw_samples(generator_or_samples, n)
+    model, real_vs_real = image_metrics(clf, reference, fake, k), image_metrics(clf, reference, baseline, k)
+    out: dict = {"n_samples": n, "k": k, "classifier_accuracy": classifier_accuracy(clf)}
+    for name in METRICS:
+        out[name], out[name + "_real"] = model[name], real_vs_real[name]
+    return out
+
+
+def format_metrics(result: dict) -> str:
+    """A table: one line per metric, the model's value beside the real-vs-real value."""
+    lines = [f"{'metric':<18} {'model':>10} {'real vs real':>13}   (n = {result['n_samples']} samples each; "
+             f"classifier accuracy {100 * result['classifier_accuracy']:.2f}%)"]
+    for name in METRICS:
+        arrow = "higher is better" if HIGHER_IS_BETTER[name] else "lower is better"
+        lines.append(f"{name:<18} {result[name]:>10.4g} {result[name + '_real']:>13.4g}   {arrow}")
+    return "\n".join(lines)
+
+
+def requested_digit_accuracy(clf: nn.Module, images: Tensor, labels: Tensor) -> float:
+    """The share of images G(z, y) that the classifier reads as the requested digit y."""
+    return (predict_proba(clf, images).argmax(1) == labels.cpu()).double().mean().item()

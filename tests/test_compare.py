@@ -1,0 +1,75 @@
+"""`python -m gan_lessons compare` writes its table as JSON, refuses bad arguments, and `train` takes every fix."""
+import json
+
+import pytest
+import torch
+
+from gan_lessons import cli
+from gan_lessons.comparison import BASE, FIX_NAMES, fix_config
+
+ROW_KEYS = {"fix", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std", "seconds_std"}
+
+
+def test_compare_writes_one_row_per_fix_with_means_and_stds(tmp_path, capsys):
+    path = tmp_path / "out" / "ring.json"
+    cli.main(["compare", "--target", "ring8", "--steps", "2", "--seeds", "2", "--json", str(path)])
+    rows = json.loads(path.read_text())
+    assert [row["fix"] for row in rows] == list(FIX_NAMES) and rows[0]["fix"] == "vanilla"
+    for row in rows:
+        assert set(row) == ROW_KEYS
+        assert 0 <= row["modes"] <= 8 and 0 <= row["hq"] <= 100 and row["seconds"] > 0 and row["seconds_std"] >= 0
+        assert row["rkl"] is None or row["rkl"] >= 0  # null when a seed has no high-quality sample at all
+    table = capsys.readouterr().out
+    assert "mean ± std over seeds 0..1" in table and all(fix in table for fix in FIX_NAMES)
+
+
+def test_compare_subset_on_the_grid(tmp_path):
+    path = tmp_path / "grid.json"
+    cli.main(["compare", "--target", "grid25", "--steps", "3", "--seeds", "1", "--fixes", "vanilla,ema", "--json", str(path)])
+    rows = json.loads(path.read_text())
+    assert [row["fix"] for row in rows] == ["vanilla", "ema"] and rows[0]["modes_std"] == 0.0
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["--target", "spiral"], "target='spiral'"), (["--steps", "0"], "steps=0"), (["--seeds", "0"], "seeds=0"),
+    (["--fixes", "vanilla,dropout"], "fixes='dropout'"), (["--steps", "abc"], "--steps"),
+])
+def test_compare_rejects_bad_arguments_naming_them(argv, name, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["compare", "--json", str(tmp_path / "x.json"), *argv])
+    assert exit_info.value.code == 2 and name in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_compare_refuses_a_folder_as_json_path(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["compare", "--steps", "1", "--json", str(tmp_path)])
+    assert exit_info.value.code == 2 and "json=" in capsys.readouterr().err
+
+
+def as_argv(cfg):
+    """The train options that reproduce `cfg`."""
+    argv = []
+    for field in cli.TRAIN_FIELDS:
+        value = getattr(cfg, field)
+        if field == "spectral_norm":
+            argv += ["--spectral-norm"] if value else []
+        else:
+            argv += ["--" + field.replace("_", "-"), str(value)]
+    return argv
+
+
+@pytest.mark.parametrize("fix", FIX_NAMES)
+def test_train_accepts_each_fix(fix, tmp_path):
+    cfg = fix_config(fix, "ring8", steps=4, seed=0)
+    out = tmp_path / fix
+    cli.main(["train", "--steps", "4", "--out", str(out), *as_argv(cfg)])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 4
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["config"] == cfg.__dict__  # every setting of the fix reached the trainer's config
+    assert ("ema" in state) == (cfg.ema > 0)
+
+
+def test_the_base_of_the_comparison_is_the_plain_gan():
+    assert BASE.regularizer == "none" and BASE.loss == "nonsaturating" and BASE.ema == 0 and BASE.pack == 1
