@@ -17,7 +17,9 @@ $(\theta, \psi) = (0, 0)$; the Jacobian of the gradient field there decides whet
 $f'(0) = \tfrac12$, unregularized it is $\begin{pmatrix}0 & f'(0)\\ -f'(0) & 0\end{pmatrix}$ with eigenvalues
 $\pm i f'(0)$ (a rotation, like the bilinear game); R1 adds $-\gamma$ in the corner, eigenvalues
 $-\gamma/2 \pm \sqrt{\gamma^2/4 - f'(0)^2}$; instance noise adds $2 f''(0)\sigma^2 = -\sigma^2/2$, eigenvalues
-$-\sigma^2/4 \pm \sqrt{\sigma^4/16 - f'(0)^2}$. Everything here is float64 NumPy; no plotting.
+$-\sigma^2/4 \pm \sqrt{\sigma^4/16 - f'(0)^2}$. WGAN-GP's field jumps at $\psi = 0$ (no Jacobian there); its path comes
+to rest at $\theta = 2\lambda$, away from the data. `dirac_table` sums it up, one row per fix.
+Everything here is float64 NumPy; no plotting.
 """
 from __future__ import annotations
 
@@ -138,24 +140,36 @@ def _field_nonsaturating(theta, psi, s: DiracSettings):
 
 
 def _field_wgan(theta, psi, s: DiracSettings):
-    r"""$L_D = D(\theta) - D(0) = \psi\theta$, $L_G = -\psi\theta$: $(\dot\theta, \dot\psi) = (\psi, -\theta)$, the bilinear game."""
+    r"""$L_D = D(\theta) - D(0) = \psi\theta$, $L_G = -\psi\theta$.
+
+    $(\dot\theta, \dot\psi) = (\psi, -\theta)$: the bilinear game.
+    """
     return psi, -theta
 
 
 def _field_wgan_gp(theta, psi, s: DiracSettings):
-    r"""$L_D = \psi\theta + \lambda(|\psi| - 1)^2$ (D's input gradient is $\psi$ everywhere): $\dot\psi = -\theta - 2\lambda(|\psi|-1)\,\mathrm{sign}\,\psi$."""
+    r"""$L_D = \psi\theta + \lambda(|\psi| - 1)^2$, since D's input gradient is $\psi$ at every interpolate.
+
+    $\dot\psi = -\theta - 2\lambda(|\psi|-1)\,\mathrm{sign}\,\psi$, which jumps by $4\lambda$ across $\psi = 0$; for
+    $\psi \to 0^+$ it vanishes at $\theta = 2\lambda$, where the path comes to rest away from the data.
+    """
     return psi, -theta - 2 * s.gp_weight * (abs(psi) - 1) * np.sign(psi)
 
 
 def _field_instance_noise(theta, psi, s: DiracSettings):
-    r"""Both samples get $\epsilon \sim N(0, \sigma^2)$; $L_D = E\,\mathrm{softplus}(-\psi\epsilon) + E\,\mathrm{softplus}(\psi(\theta+\epsilon))$, G non-saturating."""
+    r"""Both samples get $\epsilon \sim N(0, \sigma^2)$; G non-saturating, and
+    $L_D = E\,\mathrm{softplus}(-\psi\epsilon) + E\,\mathrm{softplus}(\psi(\theta+\epsilon))$.
+    """
     d_theta = _expect(lambda e: psi * _sigmoid(-psi * (theta + e)), s.sigma)
     d_psi = _expect(lambda e: e * _sigmoid(-psi * e) - (theta + e) * _sigmoid(psi * (theta + e)), s.sigma)
     return d_theta, d_psi
 
 
 def _field_r1(theta, psi, s: DiracSettings):
-    r"""D's BCE loss + $\gamma \cdot \tfrac12 \lVert\nabla_x D(0)\rVert^2 = \gamma\psi^2/2$: $\dot\psi = -\theta\sigma(\psi\theta) - \gamma\psi$; G non-saturating."""
+    r"""D's BCE loss + $\gamma \cdot \tfrac12 \lVert\nabla_x D(0)\rVert^2 = \gamma\psi^2/2$; G non-saturating.
+
+    $\dot\psi = -\theta\sigma(\psi\theta) - \gamma\psi$.
+    """
     return psi * _sigmoid(-psi * theta), _standard_d(theta, psi) - s.gamma * psi
 
 

@@ -1,4 +1,7 @@
-"""The dynamics module against closed forms, autograd of the library's losses and each other (Mescheder et al., 2018)."""
+"""The dynamics module against closed forms, autograd of the library's losses, and each other.
+
+Rates of the bilinear game and the Dirac-GAN's eigenvalues as in Mescheder et al. (2018).
+"""
 import math
 
 import numpy as np
@@ -54,7 +57,8 @@ def test_update_matrix_reproduces_the_trajectory(method):
     M = dynamics.bilinear_update_matrix(method, lr)
     if method == "optimistic":  # the state is (z_t, z_{t-1}); z_{-1} = z_0
         for t in range(1, 6):
-            np.testing.assert_allclose(M @ np.concatenate([path[t], path[t - 1]]), np.concatenate([path[t + 1], path[t]]))
+            state, next_state = np.concatenate([path[t], path[t - 1]]), np.concatenate([path[t + 1], path[t]])
+            np.testing.assert_allclose(M @ state, next_state)
     else:
         np.testing.assert_allclose(path[1:], path[:-1] @ M.T, rtol=1e-12)
 

@@ -120,14 +120,17 @@ def _r1_mistakes(gamma: float) -> dict[str, tuple[tuple, str]]:
                       "for f(t) = log sigmoid(t), f'(0) = sigmoid(0) = 1/2, not 1"),
         "sign": ((gamma / 2 + root(gamma / 2, half), gamma / 2 - root(gamma / 2, half)),
                  "the real part must be -gamma/2: R1 damps D, it does not push it away"),
-        "real part only": ((complex(-gamma / 2 + root(gamma / 2, half).real), complex(-gamma / 2 - root(gamma / 2, half).real)),
+        "real part only": (tuple(complex((-gamma / 2 + sign * root(gamma / 2, half)).real) for sign in (1, -1)),
                            "the imaginary parts are missing: for gamma < 1 the square root is of a negative number; "
                            "use cmath.sqrt, which returns a complex root"),
     }
 
 
 def check_r1_eigenvalues(eigenvalues: Callable) -> CheckResult:
-    r"""`eigenvalues(gamma)` -> the eigenvalues of the Dirac-GAN's Jacobian with R1: $-\gamma/2 \pm \sqrt{\gamma^2/4 - f'(0)^2}$."""
+    r"""`eigenvalues(gamma)` -> the eigenvalues of the Dirac-GAN's Jacobian with R1.
+
+    They are $-\gamma/2 \pm \sqrt{\gamma^2/4 - f'(0)^2}$ with $f'(0) = \tfrac12$.
+    """
     for gamma in (0.3, 2.0, 0.0):
         got, error = call(eigenvalues, gamma)
         if error:
