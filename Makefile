@@ -13,7 +13,7 @@ LAB_ARGS  ?=
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-gpu clean
+.PHONY: lab test test-gpu clean html
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,10 @@ clean:
 # Speed of the live lab (steps/s, frames/s, slider latency): prints a table and merges benchmarks/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Every lesson executed in full mode (not fast: minutes per lesson on a CPU) and written as HTML with its pictures
+# into build/html/, for reading without Jupyter. The pictures need matplotlib's inline backend: leave MPLBACKEND unset.
+html: $(STAMP)
+	mkdir -p build/html
+	env -u MPLBACKEND GAN_LESSONS_FAST=0 $(BIN)/jupyter nbconvert --to html --execute \
+		--ExecutePreprocessor.timeout=3600 --output-dir build/html notebooks/*.ipynb

@@ -157,7 +157,8 @@ def train_classifier(root=None, device="cpu", seed: int = 0, verbose: bool = Tru
 
 def _describe(meta: dict) -> str:
     held = ("the 10,000 test images" if meta["split"] == "train"
-            else f"{meta['held_out_size']:,} held-out images of the test split (trained on the other {meta['train_size']:,})")
+            else f"{meta['held_out_size']:,} held-out images of the test split "
+                 f"(trained on the other {meta['train_size']:,})")
     return f"MNIST classifier: accuracy {100 * meta['accuracy']:.2f}% on {held}"
 
 
@@ -175,7 +176,8 @@ def _writable_folder(root) -> Path:
             return folder
         except OSError:
             continue  # not writable: try the next one
-    raise OSError(f"no writable folder for {CACHE_NAME}: tried {root}, {default_data_dir()}, {REPO_DATA_DIR}, {CACHE_DIR}")
+    raise OSError(f"no writable folder for {CACHE_NAME}: tried {root}, {default_data_dir()}, {REPO_DATA_DIR}, "
+                  f"{CACHE_DIR}; pass root= a folder you can write to")
 
 
 def save_classifier(model: MNISTClassifier, folder: Path) -> Path:

@@ -50,11 +50,11 @@ def _sqrtm_psd(a: Tensor) -> Tensor:
 
 
 def frechet_distance(feat_a: Tensor, feat_b: Tensor) -> float:
-    r"""$\lVert\mu_a-\mu_b\rVert^2 + \mathrm{Tr}\,\Sigma_a + \mathrm{Tr}\,\Sigma_b - 2\,\mathrm{Tr}(\Sigma_a\Sigma_b)^{1/2}$,
+    r"""$\lVert\mu_a-\mu_b\rVert^2 + \mathrm{Tr}\,\Sigma_a + \mathrm{Tr}\,\Sigma_b - 2\mathrm{Tr}(\Sigma_a\Sigma_b)^{1/2}$,
     the squared 2-Wasserstein distance between Gaussians fitted to two feature sets (N, F) and (M, F).
 
-    $\mathrm{Tr}(\Sigma_a\Sigma_b)^{1/2} = \mathrm{Tr}(\Sigma_a^{1/2}\Sigma_b\Sigma_a^{1/2})^{1/2}$: the second matrix is
-    symmetric, so its eigenvalues (all >= 0) give the trace without a general matrix square root.
+    $\mathrm{Tr}(\Sigma_a\Sigma_b)^{1/2} = \mathrm{Tr}(\Sigma_a^{1/2}\Sigma_b\Sigma_a^{1/2})^{1/2}$: the second
+    matrix is symmetric, so its eigenvalues (all >= 0) give the trace without a general matrix square root.
     """
     a, b = feat_a.double(), feat_b.double()
     mu_a, mu_b = a.mean(0), b.mean(0)

@@ -16,8 +16,9 @@ from gan_lessons.data import mnist_available
 
 SKIP_REASON = "MNIST test split not found: set GAN_LESSONS_DATA=/path/to/mnist (CI passes ../shared/data/mnist)"
 needs_mnist = pytest.mark.skipif(not mnist_available("test"), reason=SKIP_REASON)
+_load_classifier = classifier.load_classifier  # bound now: a test may replace the module's attribute
 
 
 @functools.lru_cache(maxsize=None)
 def shared_classifier() -> classifier.MNISTClassifier:
-    return classifier.load_classifier(root=tempfile.mkdtemp(prefix="gan_lessons_classifier_"), verbose=False)
+    return _load_classifier(root=tempfile.mkdtemp(prefix="gan_lessons_classifier_"), verbose=False)

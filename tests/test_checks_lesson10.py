@@ -17,7 +17,8 @@ def test_classifier_score_check():
         "log of the score": lambda p: math.log(score_right(p)),
         "sign is flipped": lambda p: 1 / score_right(p),
         "NaN": lambda p: math.exp((p * (p.log() - p.mean(0).log())).sum(1).mean().item()),
-        "not the uniform": lambda p: math.exp((torch.xlogy(p, p) - torch.xlogy(p, torch.full_like(p, 0.1))).sum(1).mean().item()),
+        "not the uniform": lambda p: math.exp((torch.xlogy(p, p) - torch.xlogy(p, torch.full_like(p, 0.1)))
+                                              .sum(1).mean().item()),
         "expected a number": lambda p: (torch.xlogy(p, p) - torch.xlogy(p, p.mean(0))).sum(1),
     }
     for phrase, fn in wrong.items():

@@ -27,7 +27,7 @@ def check_concat_condition(fn) -> CheckResult:
         if isinstance(got, torch.Tensor) and got.shape == (n + n, z_dim) or getattr(got, "dim", lambda: 0)() == 1:
             return failed(f"shape {tuple(got.shape)}: concatenate along the features, dim=1, not the batch")
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and not got.is_floating_point():
-            return failed("the result is an integer tensor: convert the one-hot to z's dtype (.to(z.dtype) or .float())")
+            return failed("the result is an integer tensor: convert the one-hot to z's dtype (.to(z.dtype))")
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.equal(
                 got, torch.cat([F.one_hot(y, n_classes).to(z.dtype), z], dim=1)):
             return failed("the one-hot comes first: put z first, then the label, [z, onehot(y)] (the models' order)")

@@ -56,7 +56,8 @@ def _fd_cases():
 
 
 def check_frechet_distance(fn) -> CheckResult:
-    r"""`fn(feat_a, feat_b)` must return $\lVert\mu_a-\mu_b\rVert^2 + \mathrm{Tr}(\Sigma_a+\Sigma_b-2(\Sigma_a\Sigma_b)^{1/2})$."""
+    r"""`fn(feat_a, feat_b)` must return
+    $\lVert\mu_a-\mu_b\rVert^2 + \mathrm{Tr}(\Sigma_a+\Sigma_b-2(\Sigma_a\Sigma_b)^{1/2})$."""
     a, b = _fd_cases()
     got, error = call(fn, a.clone(), b.clone())
     if error:
