@@ -32,7 +32,7 @@ THREADS = 1  # torch threads for both loops: steady on a shared 2-core machine (
 
 
 class ScaledMNIST(Dataset):
-    """What `transforms.Normalize((0.5,), (0.5,))` after `ToTensor()` gives: each image scaled to [-1, 1] when fetched."""
+    """As `ToTensor()` then `Normalize((0.5,), (0.5,))` would: each image scaled to [-1, 1] when fetched."""
 
     def __init__(self, images: torch.Tensor):
         self.images = images

@@ -4,7 +4,7 @@ measures the training time until the samples are recognizable digits.
 Speed comes from the data path and memory layout, not from changing the algorithm: the whole training set
 sits on the training device as one tensor and batches are drawn there by index (`data.BatchSampler`: no
 DataLoader, no per-batch copies); the models and images use the channels-last layout (convolutions on a
-CPU ran ~1.3x faster with it here); the trainer zeroes gradients with `set_to_none`, runs a fused Adam and
+CPU ran about 1.25x faster with it here); the trainer zeroes gradients with `set_to_none`, runs a fused Adam and
 skips D's weight gradients in G's step. On CUDA only, the forward passes may run in bfloat16 (autocast)
 and the models may be compiled (`nn.Module.compile`, which keeps the checkpoint's parameter names).
 """

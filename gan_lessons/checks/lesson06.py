@@ -25,38 +25,51 @@ def conv_size(size: int, kernel: int, stride: int, padding: int) -> int:
         return conv(torch.zeros(1, 1, size, size)).shape[-1]
 
 
-def _diagnose_size(got: object, n: int, k: int, s: int, p: int) -> str:
-    """Name the usual slip that produced `got` for a convolution (n, k, s, p)."""
-    right = (n + 2 * p - k) // s + 1
-    if isinstance(got, float) and not float(got).is_integer():
-        return f"got {got} for n={n}, k={k}, s={s}, p={p}: a size is a whole number; round down with // (floor)"
-    if got == math.ceil((n + 2 * p - k) / s) + 1:
-        return (f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: the last window must fit inside the "
-                "padded input, so round down (//), not up")
-    if got == (n + 2 * p - k) // s:
-        return f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: you forgot the + 1 (the first window)"
-    if got == (n + p - k) // s + 1:
-        return (f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: padding is added on both sides, "
-                "so it counts twice (2p)")
-    if got == (n - 1) * s - 2 * p + k:
-        return (f"got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: that is the transposed convolution's "
-                "formula (lesson 02), which grows the image; a strided convolution shrinks it")
-    return f"got {got!r} for n={n}, k={k}, s={s}, p={p}, expected {right} (what nn.Conv2d gives)"
+MISTAKES = (  # (the slip, its formula, what to say)
+    ("ceil", lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
+     "the last window must fit inside the padded input, so round down (//), not up"),
+    ("no + 1", lambda n, k, s, p: (n + 2 * p - k) // s, "you forgot the + 1 (the first window)"),
+    ("one-sided padding", lambda n, k, s, p: (n + p - k) // s + 1,
+     "padding is added on both sides, so it counts twice (2p)"),
+    ("transposed", lambda n, k, s, p: (n - 1) * s - 2 * p + k,
+     "that is the transposed convolution's formula (lesson 02), which grows the image; a strided convolution "
+     "shrinks it"),
+)
+
+
+def _diagnose_sizes(answers: list) -> str:
+    """Name the usual slip that reproduces all the student's answers, or show the first wrong one."""
+    for _, formula, advice in MISTAKES:
+        if all(got == formula(*case) for got, case in zip(answers, CONV_CASES)):
+            n, k, s, p = next(c for c, got in zip(CONV_CASES, answers) if got != conv_size(*c))
+            right = conv_size(n, k, s, p)
+            return f"got {formula(n, k, s, p)} for n={n}, k={k}, s={s}, p={p}, expected {right}: {advice}"
+    for got, (n, k, s, p) in zip(answers, CONV_CASES):
+        if isinstance(got, float) and not float(got).is_integer():
+            return f"got {got} for n={n}, k={k}, s={s}, p={p}: a size is a whole number; round down with // (floor)"
+        if got != conv_size(n, k, s, p):
+            right = conv_size(n, k, s, p)
+            return f"got {got!r} for n={n}, k={k}, s={s}, p={p}, expected {right} (what nn.Conv2d gives)"
+    return "the answers differ from nn.Conv2d's"
 
 
 def check_conv_output_size(conv_output_size) -> CheckResult:
     """`conv_output_size(n, kernel, stride, padding)` must give the side of nn.Conv2d's output for an n x n input."""
-    for n, k, s, p in CONV_CASES:
-        got, error = call(conv_output_size, n, k, s, p)
+    answers = []
+    for case in CONV_CASES:
+        got, error = call(conv_output_size, *case)
         if error is not None:
             return error
         if got is None:
             return failed("the function returned None: did you forget `return`?")
-        if isinstance(got, bool) or not isinstance(got, (int, float)) or got != conv_size(n, k, s, p):
-            return failed(_diagnose_size(got, n, k, s, p))
-        if isinstance(got, float):
-            return failed(f"got {got!r}, a float, for n={n}, k={k}, s={s}, p={p}: return an int "
-                          "(use // for the division)")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return failed(f"the function returned a {type(got).__name__}; return the size as an int")
+        answers.append(got)
+    if any(got != conv_size(*case) for got, case in zip(answers, CONV_CASES)):
+        return failed(_diagnose_sizes(answers))
+    if any(isinstance(got, float) for got in answers):
+        return failed(f"the sizes are right but some are floats ({answers[0]!r} for n=28): a size is a whole "
+                      "number, return an int (use // for the division)")
     return passed(f"floor((n + 2p - k) / s) + 1 matches nn.Conv2d on {len(CONV_CASES)} cases, "
                   "e.g. 28 -> 14 -> 7 in D with k=4, s=2, p=1")
 
@@ -65,7 +78,7 @@ def check_conv_output_size(conv_output_size) -> CheckResult:
 def _model() -> nn.Sequential:
     """A small DCGAN-like stack with every kind of layer the init must treat (about 40,000 conv weights)."""
     return nn.Sequential(
-        nn.ConvTranspose2d(64, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),  # never run: sizes need not chain
+        nn.ConvTranspose2d(64, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),  # never run
         nn.Conv2d(64, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.LeakyReLU(0.2),
         nn.Conv2d(32, 1, 3, 1, 1), nn.Linear(4, 4))
 

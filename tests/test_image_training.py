@@ -1,0 +1,133 @@
+"""Lesson 06's DCGAN training: it trains on the CPU, checkpoints round-trip, batches come from the device-resident
+sampler, the digit criterion and the interpolations compute what their docstrings say, and the benchmarks run."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_lessons import image_training
+from gan_lessons.data import mnist
+from gan_lessons.image_training import DCGANConfig, digit_scores, generate, make_dcgan_trainer, recognizable
+
+ROOT = Path(__file__).resolve().parents[1]
+HAS_MNIST = mnist.mnist_available("test")
+needs_mnist = pytest.mark.skipif(not HAS_MNIST, reason="MNIST test split not found: set GAN_LESSONS_DATA")
+SMALL = DCGANConfig(width=4, batch_size=16, device="cpu")
+
+
+def _digits() -> torch.Tensor:
+    """64 fake 'images' in [-1, 1]: enough to train a few steps without MNIST."""
+    return torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+def test_config_rejects_bad_values_with_the_parameter_name():
+    for field, value in (("width", 0), ("batch_size", 1.5), ("lr_d", -1.0), ("amp", "fp8"), ("device", "tpu"),
+                         ("compile", "yes")):
+        with pytest.raises(ValueError, match=field):
+            DCGANConfig(**{field: value})
+    assert DCGANConfig().arch() == {"generator": "dcgan", "z_dim": 100, "width": DCGANConfig().width}
+
+
+def test_dcgan_trains_on_cpu_and_the_loss_changes():
+    trainer = make_dcgan_trainer(SMALL, images=_digits())
+    assert trainer.autocast_dtype is None  # the CPU stays in float32
+    G0 = [p.detach().clone() for p in trainer.generator.parameters()]
+    history = trainer.run(6, progress=False)
+    assert all(math.isfinite(v) for v in history["loss_d"] + history["loss_g"])
+    assert history["loss_d"][0] != history["loss_d"][-1] and history["loss_g"][0] != history["loss_g"][-1]
+    assert any(not torch.equal(a, b) for a, b in zip(G0, trainer.generator.parameters()))
+
+
+def test_models_are_channels_last_and_dcgan_initialized():
+    G, D = image_training.dcgan_models(SMALL, torch.device("cpu"))
+    conv = G.net[3].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert abs(torch.cat([p.flatten() for p in G.parameters() if p.dim() == 4]).std().item() - 0.02) < 0.003
+
+
+def test_checkpoint_round_trip_gives_identical_generator_outputs(tmp_path):
+    trainer = make_dcgan_trainer(SMALL, images=_digits())
+    trainer.run(3, progress=False)
+    path = trainer.save(tmp_path / "dcgan.pt", extra={"arch": SMALL.arch()})
+    fresh = make_dcgan_trainer(DCGANConfig(width=4, batch_size=16, device="cpu", seed=5), images=_digits())
+    z = torch.randn(8, SMALL.z_dim)
+    assert not torch.equal(generate(fresh.generator, z), generate(trainer.generator, z))
+    state = fresh.load(path)
+    assert torch.equal(generate(fresh.generator, z), generate(trainer.generator, z))
+    assert state["arch"] == {"generator": "dcgan", "z_dim": 100, "width": 4} and fresh.step_count == 3
+    saved = torch.load(path, weights_only=True)  # the file is plain tensors and values
+    assert set(saved["arch"]) == {"generator", "z_dim", "width"}
+
+
+def test_generate_keeps_the_generator_mode_and_uses_running_statistics():
+    G, _ = image_training.dcgan_models(SMALL, torch.device("cpu"))
+    z = torch.randn(4, SMALL.z_dim)
+    one_by_one = torch.cat([generate(G, z[i:i + 1]) for i in range(4)])  # eval mode: no batch dependence
+    torch.testing.assert_close(one_by_one, generate(G, z), atol=1e-5, rtol=1e-4)
+    assert G.training
+
+
+@needs_mnist
+def test_sampler_gives_device_batches_of_the_right_shape_and_range():
+    trainer = make_dcgan_trainer(DCGANConfig(batch_size=32, device="cpu"))
+    data = trainer.sample_real.data
+    assert data.shape[1:] == (1, 28, 28) and data.dtype == torch.float32 and len(data) >= 10_000
+    batch = trainer.sample_real()
+    assert batch.shape == (32, 1, 28, 28) and batch.device == data.device
+    assert batch.min() >= -1 and batch.max() <= 1 and batch.min() == -1  # the background is -1
+    assert not torch.equal(batch, trainer.sample_real())  # a fresh draw each call
+
+
+def test_digit_scores_match_their_formulas():
+    probs = torch.zeros(20, 10)
+    probs[torch.arange(20), torch.arange(20) % 5] = 0.8  # 5 classes, 4 samples each
+    probs[:, 9] += 0.2
+    scores = digit_scores(probs)
+    hist = torch.tensor([0.2] * 5 + [0.0] * 5)
+    kl = sum(h * math.log(10 * h) for h in hist.tolist() if h > 0)
+    assert scores["classes"] == 5 and scores["confidence"] == pytest.approx(0.8)
+    assert scores["kl"] == pytest.approx(kl) == pytest.approx(math.log(2))
+    uniform = torch.eye(10).repeat(10, 1)
+    assert digit_scores(uniform) == {"classes": 10, "confidence": 1.0, "kl": 0.0}
+    assert recognizable(digit_scores(uniform)) and not recognizable(scores)
+    assert not recognizable({"classes": 10, "confidence": 0.89, "kl": 0.0})
+
+
+def test_interpolations_end_at_their_endpoints_and_slerp_keeps_the_length():
+    torch.manual_seed(0)
+    z0, z1 = torch.randn(100), torch.randn(100)
+    line, arc = image_training.interpolate(z0, z1, 7), image_training.slerp(z0, z1, 7)
+    for path in (line, arc):
+        torch.testing.assert_close(path[0], z0, atol=1e-5, rtol=0)
+        torch.testing.assert_close(path[-1], z1, atol=1e-5, rtol=0)
+    torch.testing.assert_close(line[3], (z0 + z1) / 2)
+    u0, u1 = z0 / z0.norm(), z1 / z1.norm()
+    unit_arc = image_training.slerp(u0, u1, 7)  # between unit vectors: on the sphere, at equal angles
+    torch.testing.assert_close(unit_arc.norm(dim=1), torch.ones(7))
+    cos = torch.nn.functional.cosine_similarity(unit_arc[:-1], unit_arc[1:], dim=1)
+    assert (cos.max() - cos.min()).abs() < 1e-5
+    assert line.norm(dim=1)[3] < arc.norm(dim=1)[3]  # the straight line sags towards 0 in the middle
+    torch.testing.assert_close(image_training.slerp(z0, 2 * z0, 3), image_training.interpolate(z0, 2 * z0, 3))
+
+
+@needs_mnist
+def test_benchmarks_run_in_quick_mode_and_write_records(tmp_path):
+    out = tmp_path / "results.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "dcgan_mnist", "time_to_digits", "--out", str(out)],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    records = {r["name"]: r for r in json.loads(out.read_text())}
+    assert set(records) == {"dcgan_mnist.images_per_s", "time_to_digits.seconds"}
+    for r in records.values():
+        assert set(r) == {"name", "value", "unit", "target", "better", "baseline", "note"}
+        assert math.isfinite(r["value"]) and r["value"] > 0 and r["better"] in ("higher", "lower")
+        assert r["baseline"] is not None and r["target"] is not None
+    assert records["dcgan_mnist.images_per_s"]["unit"] == "images/s"
+    assert records["time_to_digits.seconds"]["unit"] == "s"
