@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from . import models
+from .checkpoints import write_atomic
 
 ARCHS = {
     "mlp": lambda a: models.ImageMLPGenerator(a.get("z_dim", 100), tuple(a.get("widths", (128, 256)))),
@@ -35,17 +35,7 @@ ARCH_HELP = ('save the checkpoint with trainer.save(path, extra={"arch": {"gener
 
 def write_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     """torch.save into a temporary file beside `path`, then os.replace: never half a file at `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, state)
 
 
 def build_generator(arch: dict) -> nn.Module:
