@@ -46,12 +46,6 @@ class Snapshot:
             parts["ema"] = trainer.ema
         return cls(trainer.step_count, {name: copy.deepcopy(part.state_dict()) for name, part in parts.items()})
 
-    def fits(self, trainer) -> bool:
-        """False after the generator was replaced (a new noise dimension): this copy no longer fits it."""
-        current = trainer.generator.state_dict()
-        saved = self.state["generator"]
-        return saved.keys() == current.keys() and all(saved[k].shape == current[k].shape for k in saved)
-
     def restore(self, trainer) -> None:
         for name, state in self.state.items():
             part = trainer.ema if name == "ema" else getattr(trainer, name)
