@@ -36,6 +36,14 @@ def _value_cases():
                ("densities with gaps, D = D*", theory.optimal_discriminator(td, tg)(x), td, tg)]
 
 
+def matching_hint(value: float, hints: list[tuple[float, str]], default: str) -> str:
+    """The hint of the first typical mistake whose result equals `value` (to 1e-6), else `default`."""
+    for wrong, hint in hints:
+        if abs(value - wrong) <= 1e-6 + 1e-6 * abs(wrong):
+            return hint
+    return default
+
+
 def check_value_function(fn) -> CheckResult:
     r"""`fn(d, p_data, p_g, x)` (values on the grid x) must be $\int p_{data} \log d + p_g \log(1 - d)\,dx$."""
     x, cases = _value_cases()
@@ -70,10 +78,8 @@ def _diagnose_value(value, expected, d, pd, pg, x, h, n) -> str:
         (theory.integrate(torch.xlogy(pd, d), x), "The generated samples' term, p_g log(1 - D), is missing."),
         (theory.integrate(torch.xlogy(pg, 1 - d), x), "The data's term, p_data log D, is missing."),
     ]
-    for wrong, hint in hints:
-        if abs(value - wrong) <= 1e-6 + 1e-6 * abs(wrong):
-            return hint
-    return "Integrate p_data * log(d) + p_g * log(1 - d) over x with torch.trapezoid."
+    return matching_hint(value, hints,
+                         "Integrate p_data * log(d) + p_g * log(1 - d) over x with torch.trapezoid.")
 
 
 def check_jsd(fn) -> CheckResult:
@@ -108,10 +114,8 @@ def _diagnose_jsd(value, p, q, x) -> str:
         (expected - math.log(2), "Your m is p + q; the mixture is the average m = (p + q) / 2."),
         (theory.kl(p, m, x), "You have only KL(p || m); add KL(q || m) and take half of the sum."),
     ]
-    for wrong, hint in hints:
-        if abs(value - wrong) <= 1e-6 + 1e-6 * abs(wrong):
-            return hint
-    return "JSD = 0.5 * KL(p || m) + 0.5 * KL(q || m), each KL an integral of p log(p / m) over x."
+    return matching_hint(value, hints,
+                         "JSD = 0.5 * KL(p || m) + 0.5 * KL(q || m), each KL an integral of p log(p / m) over x.")
 
 
 def check_nonsaturating_loss(fn) -> CheckResult:
