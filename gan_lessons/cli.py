@@ -95,7 +95,7 @@ def compare(args: argparse.Namespace) -> list[dict]:
     if path is not None and path.is_dir():
         raise ValueError(f"json={str(path)!r} is a folder; give the path of a file to write")
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
-    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress)  # validates steps and seeds
+    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs)  # validates steps, seeds, jobs
     print(f"{args.target}, {args.steps} steps, mean ± std over seeds 0..{args.seeds - 1}")
     print(format_table(rows))
     if path is not None:
@@ -162,6 +162,7 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--seeds", type=int, default=3, help="seeds 0..K-1 per fix")
     c.add_argument("--json", default=None, help="write the rows here as JSON")
     c.add_argument("--verbose", action="store_true", help="print each row to stderr as soon as it is measured")
+    c.add_argument("--jobs", type=int, default=1, help="runs trained at once, one core each (default 1)")
     c.add_argument("--fixes", default="", help=f"comma-separated subset of: {', '.join(FIX_NAMES)} (default: all)")
 
 

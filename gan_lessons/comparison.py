@@ -8,8 +8,10 @@ fall linearly to 0 over the last `lr_decay` of the run), so that the table compa
 from __future__ import annotations
 
 import math
+import multiprocessing
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 import torch
@@ -68,6 +70,12 @@ def train_and_evaluate(cfg: TrainConfig, steps: int) -> dict[str, float]:
     return {**evaluate_2d(sample, target), "seconds": seconds}
 
 
+def _train_and_evaluate_alone(cfg: TrainConfig, steps: int) -> dict[str, float]:
+    """train_and_evaluate in a worker process, on one torch thread so that parallel runs do not share cores."""
+    torch.set_num_threads(1)
+    return train_and_evaluate(cfg, steps)
+
+
 def _mean_std(values: list[float]) -> tuple[float, float]:
     if any(not math.isfinite(v) for v in values):
         return math.inf, math.nan
@@ -75,21 +83,32 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NAMES,
-            progress: Callable[[str], None] | None = None) -> list[dict]:
-    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std."""
+            progress: Callable[[str], None] | None = None, jobs: int = 1) -> list[dict]:
+    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std.
+
+    `jobs` > 1 trains that many runs at once in worker processes of one torch thread each; each run is
+    seeded, so the modes, hq and rkl do not depend on `jobs` (its seconds do: each run has one core).
+    """
     check_int("steps", steps, 1, LIMITS["steps"])
     check_int("seeds", seeds, 1, LIMITS["seeds"])
+    check_int("jobs", jobs, 1, 64)
     configs = {fix: [fix_config(fix, target, steps, seed) for seed in range(seeds)] for fix in fixes}
-    rows = []
-    for fix, cfgs in configs.items():
-        runs = [train_and_evaluate(cfg, steps) for cfg in cfgs]
-        row = {"fix": fix}
-        for key in ("modes", "hq", "rkl", "seconds"):
-            row[key], row[f"{key}_std"] = _mean_std([run[key] for run in runs])
-        rows.append(row)
-        if progress is not None:
-            progress(format_row(row))
-    return rows
+    if jobs == 1:
+        results = {fix: (train_and_evaluate(cfg, steps) for cfg in cfgs) for fix, cfgs in configs.items()}
+        return [_row(fix, list(runs), progress) for fix, runs in results.items()]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {fix: [pool.submit(_train_and_evaluate_alone, cfg, steps) for cfg in cfgs]
+                   for fix, cfgs in configs.items()}
+        return [_row(fix, [future.result() for future in runs], progress) for fix, runs in futures.items()]
+
+
+def _row(fix: str, runs: list[dict], progress: Callable[[str], None] | None) -> dict:
+    row = {"fix": fix}
+    for key in ("modes", "hq", "rkl", "seconds"):
+        row[key], row[f"{key}_std"] = _mean_std([run[key] for run in runs])
+    if progress is not None:
+        progress(format_row(row))
+    return row
 
 
 def format_row(row: dict) -> str:

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from gan_lessons import cli
+from gan_lessons import cli, comparison
 from gan_lessons.comparison import BASE, FIX_NAMES, fix_config
 
 ROW_KEYS = {"fix", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std", "seconds_std"}
@@ -30,9 +30,24 @@ def test_compare_subset_on_the_grid(tmp_path):
     assert [row["fix"] for row in rows] == ["vanilla", "ema"] and rows[0]["modes_std"] == 0.0
 
 
+def test_compare_in_parallel_gives_the_same_rows_as_one_run_after_another():
+    fixes = ("vanilla", "r1", "pacgan")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each worker does, so that the arithmetic is the same
+    try:
+        serial = comparison.compare("ring8", 30, 2, fixes)
+    finally:
+        torch.set_num_threads(previous)
+    parallel = comparison.compare("ring8", 30, 2, fixes, jobs=2)
+    drop_seconds = lambda rows: [{k: v for k, v in row.items() if not k.startswith("seconds")} for row in rows]
+    assert drop_seconds(parallel) == drop_seconds(serial)
+    assert [row["fix"] for row in parallel] == list(fixes)
+
+
 @pytest.mark.parametrize("argv, name", [
     (["--target", "spiral"], "target='spiral'"), (["--steps", "0"], "steps=0"), (["--seeds", "0"], "seeds=0"),
     (["--fixes", "vanilla,dropout"], "fixes='dropout'"), (["--steps", "abc"], "--steps"),
+    (["--jobs", "0"], "jobs=0"),
 ])
 def test_compare_rejects_bad_arguments_naming_them(argv, name, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
