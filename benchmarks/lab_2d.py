@@ -5,12 +5,15 @@ non-saturating loss, R1 with gamma = 0.1, Adam 1e-3) trained by the lab's own tr
 without the regularizer; and, as the baseline of each, a straightforward PyTorch loop of the same model
 written here from scratch, on as many torch threads as the lab's training thread (one), in the same run.
 Each number is steps (one D update and one G update) per second of wall-clock time over `seconds`, after
-a warm-up. The latency is the time from setting the lr-of-D slider's value (what a drag does) while the
+a warm-up. `lab_2d.matmul_bound_steps_per_s` is a ceiling, not a training: the matrix products of one lab step
+(their shapes recorded by torch's profiler during a real step) replayed back to back and nothing else, so no
+implementation of that step on this machine and thread count can exceed it. The latency is the time from setting the lr-of-D slider's value (what a drag does) while the
 lab trains and redraws, until the trainer's optimizer holds that learning rate: the worst of several tries.
 """
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 
@@ -54,9 +57,9 @@ def naive_steps_per_s(seconds: float, regularizer: str, warmup: float) -> float:
     return _rate(step, seconds, warmup)
 
 
-def _rate(step, seconds: float, warmup: float) -> float:
+def _rate(step, seconds: float, warmup: float, threads: int = 1) -> float:
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     try:
         end = time.perf_counter() + warmup
         while time.perf_counter() < end:
@@ -68,6 +71,33 @@ def _rate(step, seconds: float, warmup: float) -> float:
         return n / (time.perf_counter() - start)
     finally:
         torch.set_num_threads(previous)
+
+
+def step_matmul_shapes(cfg: TrainConfig) -> list[tuple[str, list[list[int]]]]:
+    """(op, input shapes) of every matrix product (aten::mm, aten::addmm) in one step of the lab's trainer."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from gan_lessons.training import make_2d_trainer
+
+    trainer, _ = make_2d_trainer(cfg)
+    trainer.step()  # warm-up, outside the record
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        trainer.step()
+    return [(e.name, [list(s) for s in e.input_shapes if s]) for e in prof.events() if e.name in ("aten::mm", "aten::addmm")]
+
+
+def matmul_bound_steps_per_s(cfg: TrainConfig, seconds: float, warmup: float, threads: int = 1) -> tuple[float, int]:
+    """Steps per second if a step did its matrix products alone; and how many products a step has."""
+    products = []
+    for name, shapes in step_matmul_shapes(cfg):
+        tensors = [torch.randn(shape) for shape in shapes]
+        products.append((torch.addmm, tensors[:3]) if name == "aten::addmm" else (torch.mm, tensors[:2]))
+
+    def step() -> None:
+        for op, args in products:
+            op(*args)
+
+    return _rate(step, seconds, warmup, threads), len(products)
 
 
 def lab_steps_per_s(cfg: TrainConfig, seconds: float, warmup: float, **options) -> tuple[float, float, GANLab]:
@@ -103,6 +133,9 @@ def run(quick: bool = False) -> list[dict]:
     plain = TrainConfig(device="cpu", regularizer="none")
     naive = naive_steps_per_s(seconds, "r1", warmup)
     naive_plain = naive_steps_per_s(seconds, "none", warmup)
+    bound_plain, products = matmul_bound_steps_per_s(plain, seconds, warmup)
+    cores = os.cpu_count() or 1
+    bound_all, _ = matmul_bound_steps_per_s(plain, seconds, warmup, threads=cores)
     rate, _, lab = lab_steps_per_s(cfg, seconds, warmup, fps=0)
     lab.pause()
     rate_plain, _, lab_plain = lab_steps_per_s(plain, seconds, warmup, fps=0)
@@ -117,6 +150,11 @@ def run(quick: bool = False) -> list[dict]:
                f"lab thread, no redraw, {setup}; baseline: a plain PyTorch loop of the same model"),
         record("lab_2d.steps_per_s_plain", rate_plain, "steps/s", 1000, "higher", naive_plain,
                "as lab_2d.steps_per_s without the regularizer"),
+        record("lab_2d.matmul_bound_steps_per_s_plain", bound_plain, "steps/s", None, "higher", None,
+               f"ceiling of lab_2d.steps_per_s_plain on this machine: the {products} matrix products of one step "
+               "(shapes recorded in a real step), replayed alone on 1 torch thread"),
+        record("lab_2d.matmul_bound_steps_per_s_all_cores", bound_all, "steps/s", None, "higher", None,
+               f"the same ceiling with {cores} torch threads (every core of this machine)"),
         record("lab_2d.steps_per_s_redraw", rate_redraw, "steps/s", 500, "higher", None,
                f"lab thread training and redrawing 4 panes (fps={lab.fps:g}), {setup}"),
         record("lab_2d.frames_per_s", fps, "frames/s", 5, "higher", None, "frames drawn in that run"),
