@@ -52,6 +52,24 @@ def test_models_are_channels_last_and_dcgan_initialized():
     assert abs(torch.cat([p.flatten() for p in G.parameters() if p.dim() == 4]).std().item() - 0.02) < 0.003
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_the_project_and_reshape_product_is_the_first_transposed_convolution(layout):
+    """G computes its first layer as a matrix product: same outputs and same weight gradients as net[0]."""
+    from gan_lessons.models import DCGANGenerator, dcgan_init
+
+    torch.manual_seed(0)
+    G = DCGANGenerator(z_dim=10, width=3).apply(dcgan_init).to(memory_format=layout)
+    z, upstream = torch.randn(5, 10), torch.randn(5, 12, 7, 7)
+    by_conv = G.net[0](z.view(5, 10, 1, 1))
+    (grad_conv,) = torch.autograd.grad((by_conv * upstream).sum(), G.net[0].weight)
+    by_product = G.project(z)
+    (grad_product,) = torch.autograd.grad((by_product * upstream).sum(), G.net[0].weight)
+    assert by_product.shape == (5, 12, 7, 7)
+    torch.testing.assert_close(by_product, by_conv, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_product, grad_conv, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(G(z), G.net(z.view(5, 10, 1, 1)), rtol=1e-5, atol=1e-6)  # the whole G too
+
+
 def test_checkpoint_round_trip_gives_identical_generator_outputs(tmp_path):
     trainer = make_dcgan_trainer(SMALL, images=_digits())
     trainer.run(3, progress=False)
