@@ -3,7 +3,9 @@
 What is measured: the lesson's trainer (`make_dcgan_trainer(DCGANConfig(device="cpu"))`: data resident as one
 tensor with an index sampler, channels-last models and images, fused Adam, gradients set to None, no weight
 gradients for D in G's step) and, as the baseline, the same model trained the way common tutorials write it:
-a DataLoader over a Dataset that scales each uint8 image as it is fetched, a transfer per batch, `model.zero_grad()`,
+a DataLoader over a Dataset that scales each uint8 image as it is fetched, G run as the tutorials' `nn.Sequential`
+(its first layer a ConvTranspose2d of a 1x1 input, where the lesson's G does the same arithmetic as one matrix
+product, `DCGANGenerator.project`), a transfer per batch, `model.zero_grad()`,
 separate real and generated passes of D with a backward each, BCE against label tensors, Adam with its default
 kernel, `.item()` of the losses every step. Both do the same algorithm (one D update, then one G update with fresh
 noise), the same widths and batch size, on the same number of torch threads. The two are timed in alternating
@@ -50,6 +52,7 @@ def naive_step(cfg: DCGANConfig, images: torch.Tensor) -> Callable[[], None]:
     device = torch.device("cpu")
     G, D = DCGANGenerator(cfg.z_dim, cfg.width).to(device), DCGANDiscriminator(cfg.width).to(device)
     G.apply(dcgan_init), D.apply(dcgan_init)
+    G = G.net  # the tutorials' nn.Sequential: z enters as (N, z_dim, 1, 1)
     loader = DataLoader(ScaledMNIST(images), batch_size=cfg.batch_size, shuffle=True, drop_last=True)
     criterion = nn.BCEWithLogitsLoss()
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
@@ -69,13 +72,13 @@ def naive_step(cfg: DCGANConfig, images: torch.Tensor) -> Callable[[], None]:
         out = D(real)
         err_real = criterion(out, torch.full((b,), 1.0, device=device))
         err_real.backward()
-        fake = G(torch.randn(b, cfg.z_dim, device=device))
+        fake = G(torch.randn(b, cfg.z_dim, 1, 1, device=device))
         out = D(fake.detach())
         err_fake = criterion(out, torch.full((b,), 0.0, device=device))
         err_fake.backward()
         opt_d.step()
         G.zero_grad()
-        out = D(G(torch.randn(b, cfg.z_dim, device=device)))
+        out = D(G(torch.randn(b, cfg.z_dim, 1, 1, device=device)))
         err_g = criterion(out, torch.full((b,), 1.0, device=device))
         err_g.backward()
         opt_g.step()
