@@ -127,5 +127,5 @@ def run(quick: bool = False) -> list[dict]:
              f"in {rounds} alternating slices")
     return [record("dcgan_mnist.images_per_s", lesson, "images/s", round(1.3 * naive, 1), "higher", naive,
                    f"{setup}; baseline: a tutorial-style loop of the same model (DataLoader, per-batch transfer, "
-                   f"model.zero_grad, separate real/fake D passes), same algorithm; target 1.3x the baseline; "
+                   f"G as a Sequential from a 1x1 input, model.zero_grad, separate real/fake D passes), same algorithm; target 1.3x the baseline; "
                    f"ratio {lesson / naive:.2f}x")]
