@@ -2,15 +2,15 @@
 
 What is measured: the lesson's trainer (`make_dcgan_trainer(DCGANConfig(device="cpu"))`: data resident as one
 tensor with an index sampler, channels-last models and images, fused Adam, gradients set to None, no weight
-gradients for D in G's step) and, as the baseline, the same model trained the way common tutorials write it:
-a DataLoader over a Dataset that scales each uint8 image as it is fetched, G run as the tutorials' `nn.Sequential`
-(its first layer a ConvTranspose2d of a 1x1 input, where the lesson's G does the same arithmetic as one matrix
-product, `DCGANGenerator.project`), a transfer per batch, `model.zero_grad()`,
-separate real and generated passes of D with a backward each, BCE against label tensors, Adam with its default
-kernel, `.item()` of the losses every step. Both do the same algorithm (one D update, then one G update with fresh
-noise), the same widths and batch size, on the same number of torch threads. The two are timed in alternating
-slices of the same run (the machine is shared: slices keep the comparison fair when the load changes), after a
-warm-up; a figure is training images per second of wall-clock time.
+gradients for D in G's step, G's first layer as one matrix product, `DCGANGenerator.project`) and, as the
+baseline, the same model trained the way common tutorials write it: a DataLoader over a Dataset that scales each
+uint8 image as it is fetched, G run as the tutorials' `nn.Sequential` (its first layer a ConvTranspose2d of a 1x1
+input: the same arithmetic), a transfer per batch, `model.zero_grad()`, separate real and generated passes of D
+with a backward each, BCE against label tensors, Adam with its default kernel, `.item()` of the losses every
+step. Both do the same algorithm (one D update, then one G update with fresh noise), the same widths and batch
+size, on the same number of torch threads: torch's default (every core, as a lesson and a tutorial run), and one.
+The two are timed in alternating slices of the same run (slices keep the comparison fair when the load changes),
+after a warm-up; a figure is training images per second of wall-clock time.
 
 Not used: one D pass over real and generated images concatenated. D has batch norm, which would then normalize
 both together, a different computation from separate passes (and a different training).
@@ -30,7 +30,6 @@ from gan_lessons.models import DCGANDiscriminator, DCGANGenerator, dcgan_init
 
 from .records import record
 
-THREADS = 1  # torch threads for both loops: steady on a shared 2-core machine (2 threads there stalled badly)
 
 
 class ScaledMNIST(Dataset):
@@ -111,21 +110,33 @@ def interleaved_rates(steps: dict[str, Callable[[], None]], seconds: float, roun
     return {name: counts[name] / elapsed[name] for name in steps}
 
 
-def run(quick: bool = False) -> list[dict]:
-    seconds, rounds, warmup = (0.3, 2, 0.05) if quick else (40.0, 20, 3.0)
-    cfg = DCGANConfig(device="cpu")
+def rates_on(threads: int, cfg: DCGANConfig, images: torch.Tensor, seconds: float, rounds: int,
+             warmup: float) -> tuple[float, float]:
+    """Images per second of the lesson's trainer and of the naive loop, both on `threads` torch threads."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     try:
-        images = load_mnist_for_training()[0]
         rates = interleaved_rates({"lesson": lesson_step(cfg), "naive": naive_step(cfg, images)},
                                   seconds, rounds, warmup)
     finally:
         torch.set_num_threads(previous)
-    lesson, naive = (cfg.batch_size * rates[name] for name in ("lesson", "naive"))
-    setup = (f"DCGAN width {cfg.width}, batch {cfg.batch_size}, {THREADS} torch thread, CPU; {seconds:g} s each "
-             f"in {rounds} alternating slices")
-    return [record("dcgan_mnist.images_per_s", lesson, "images/s", round(1.3 * naive, 1), "higher", naive,
-                   f"{setup}; baseline: a tutorial-style loop of the same model (DataLoader, per-batch transfer, "
-                   f"G as a Sequential from a 1x1 input, model.zero_grad, separate real/fake D passes), same algorithm; target 1.3x the baseline; "
-                   f"ratio {lesson / naive:.2f}x")]
+    return cfg.batch_size * rates["lesson"], cfg.batch_size * rates["naive"]
+
+
+def run(quick: bool = False) -> list[dict]:
+    seconds, rounds, warmup = (0.3, 2, 0.05) if quick else (30.0, 10, 3.0)
+    cfg = DCGANConfig(device="cpu")
+    images = load_mnist_for_training()[0]
+    threads = torch.get_num_threads()  # torch's default, what a lesson and a tutorial both run on
+    lesson, naive = rates_on(threads, cfg, images, seconds, rounds, warmup)
+    lesson_1, naive_1 = rates_on(1, cfg, images, seconds, rounds, warmup)
+    setup = (f"DCGAN width {cfg.width}, batch {cfg.batch_size}, CPU; {seconds:g} s each in {rounds} alternating "
+             f"slices; baseline: a tutorial-style loop of the same model (DataLoader, per-batch transfer, G as a "
+             f"Sequential from a 1x1 input, model.zero_grad, separate real/fake D passes), same algorithm")
+    return [
+        record("dcgan_mnist.images_per_s", lesson, "images/s", round(1.3 * naive, 1), "higher", naive,
+               f"{setup}; {threads} torch threads (torch's default here); target 1.3x the baseline; "
+               f"ratio {lesson / naive:.2f}x"),
+        record("dcgan_mnist.images_per_s_1_thread", lesson_1, "images/s", None, "higher", naive_1,
+               f"the same on 1 torch thread; ratio {lesson_1 / naive_1:.2f}x"),
+    ]

@@ -27,7 +27,6 @@ from gan_lessons.models import dcgan_init
 
 from .records import record
 
-THREADS = 1  # as in dcgan_mnist: steady on a shared 2-core machine
 EVERY = 3.0  # seconds of training between two scorings
 
 
@@ -113,23 +112,19 @@ class _Shrunk(nn.Module):
 
 def run(quick: bool = False) -> list[dict]:
     budget, every, n = (1.0, 0.5, 100) if quick else (180.0, EVERY, 1000)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    try:
-        classifier = load_classifier(verbose=False)
-        real = to_unit_range(load_mnist_for_training()[0][:n])
-        real_scores = digit_scores(predict_proba(classifier, real))
-        trainer = make_dcgan_trainer(DCGANConfig(device="cpu"))
-        lesson_clock = DigitClock(trainer, classifier, every=every, n=n)
-        lesson = train_until_digits(trainer.step, lesson_clock, budget)
-        example = ExampleGAN(load_mnist_for_training()[0])
-        # scored less often: one scoring of its big G costs seconds of wall time (not counted as training)
-        example_clock = DigitClock(example, classifier, every=4 * every, n=n)
-        baseline = train_until_digits(example.step, example_clock, budget)
-    finally:
-        torch.set_num_threads(previous)
+    threads = torch.get_num_threads()  # torch's default (every core), as the lesson runs
+    classifier = load_classifier(verbose=False)
+    real = to_unit_range(load_mnist_for_training()[0][:n])
+    real_scores = digit_scores(predict_proba(classifier, real))
+    trainer = make_dcgan_trainer(DCGANConfig(device="cpu"))
+    lesson_clock = DigitClock(trainer, classifier, every=every, n=n)
+    lesson = train_until_digits(trainer.step, lesson_clock, budget)
+    example = ExampleGAN(load_mnist_for_training()[0])
+    # scored less often: one scoring of its big G costs seconds of wall time (not counted as training)
+    example_clock = DigitClock(example, classifier, every=4 * every, n=n)
+    baseline = train_until_digits(example.step, example_clock, budget)
     last = lesson_clock.log[-1] if lesson_clock.log else {"confidence": float("nan"), "kl": float("nan"), "step": 0}
-    note = (f"DCGANConfig() on the CPU, {THREADS} torch thread, scored every {every:g} s on {n} samples "
+    note = (f"DCGANConfig() on the CPU, {threads} torch threads, scored every {every:g} s on {n} samples "
             f"(real digits: confidence {real_scores['confidence']:.3f}, KL {real_scores['kl']:.3f}); "
             + ("reached" if lesson is not None else f"NOT reached in the {budget:g} s budget (value = budget)")
             + f" at step {trainer.step_count}, confidence {last['confidence']:.3f}, KL {last['kl']:.3f}; "
