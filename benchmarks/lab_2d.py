@@ -5,10 +5,11 @@ non-saturating loss, R1 with gamma = 0.1, Adam 1e-3) trained by the lab's own tr
 without the regularizer; and, as the baseline of each, a straightforward PyTorch loop of the same model
 written here from scratch, on as many torch threads as the lab's training thread (one), in the same run.
 Each number is steps (one D update and one G update) per second of wall-clock time over `seconds`, after
-a warm-up. `lab_2d.matmul_bound_steps_per_s` is a ceiling, not a training: the matrix products of one lab step
-(their shapes recorded by torch's profiler during a real step) replayed back to back and nothing else, so no
-implementation of that step on this machine and thread count can exceed it. The latency is the time from setting the lr-of-D slider's value (what a drag does) while the
-lab trains and redraws, until the trainer's optimizer holds that learning rate: the worst of several tries.
+a warm-up. `lab_2d.matmul_bound_steps_per_s_*` is a ceiling, not a training: the float32 matrix products of one
+lab step (their shapes recorded during a real step) replayed back to back with nothing else, so a step that
+computes those products cannot run faster on this machine and thread count. The latency is the time from setting
+the lr-of-D slider's value (what a drag does) while the lab trains and redraws, until the trainer's optimizer
+holds that learning rate: the worst of several tries.
 """
 from __future__ import annotations
 
@@ -74,16 +75,26 @@ def _rate(step, seconds: float, warmup: float, threads: int = 1) -> float:
 
 
 def step_matmul_shapes(cfg: TrainConfig) -> list[tuple[str, list[list[int]]]]:
-    """(op, input shapes) of every matrix product (aten::mm, aten::addmm) in one step of the lab's trainer."""
-    from torch.profiler import ProfilerActivity, profile
+    """(op, input shapes) of every matrix product (aten::mm, aten::addmm) in one step of the lab's trainer,
+    forward and backward, seen by a dispatch mode (the mechanism of torch.utils.flop_counter)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
 
     from gan_lessons.training import make_2d_trainer
 
+    products = {torch.ops.aten.mm.default: "aten::mm", torch.ops.aten.addmm.default: "aten::addmm"}
+    seen: list[tuple[str, list[list[int]]]] = []
+
+    class Products(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in products:
+                seen.append((products[func], [list(a.shape) for a in args if isinstance(a, torch.Tensor)]))
+            return func(*args, **(kwargs or {}))
+
     trainer, _ = make_2d_trainer(cfg)
     trainer.step()  # warm-up, outside the record
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+    with Products():
         trainer.step()
-    return [(e.name, [list(s) for s in e.input_shapes if s]) for e in prof.events() if e.name in ("aten::mm", "aten::addmm")]
+    return seen
 
 
 def matmul_bound_steps_per_s(cfg: TrainConfig, seconds: float, warmup: float, threads: int = 1) -> tuple[float, int]:
