@@ -31,7 +31,6 @@ from gan_lessons.models import DCGANDiscriminator, DCGANGenerator, dcgan_init
 from .records import record
 
 
-
 class ScaledMNIST(Dataset):
     """As `ToTensor()` then `Normalize((0.5,), (0.5,))` would: each image scaled to [-1, 1] when fetched."""
 

@@ -94,8 +94,7 @@ def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NA
     check_int("jobs", jobs, 1, 64)
     configs = {fix: [fix_config(fix, target, steps, seed) for seed in range(seeds)] for fix in fixes}
     if jobs == 1:
-        results = {fix: (train_and_evaluate(cfg, steps) for cfg in cfgs) for fix, cfgs in configs.items()}
-        return [_row(fix, list(runs), progress) for fix, runs in results.items()]
+        return [_row(fix, [train_and_evaluate(cfg, steps) for cfg in cfgs], progress) for fix, cfgs in configs.items()]
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {fix: [pool.submit(_train_and_evaluate_alone, cfg, steps) for cfg in cfgs]
                    for fix, cfgs in configs.items()}
