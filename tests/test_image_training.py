@@ -2,6 +2,7 @@
 sampler, the digit criterion and the interpolations compute what their docstrings say, and the benchmarks run."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -154,3 +155,39 @@ def test_benchmarks_run_in_quick_mode_and_write_records(tmp_path):
         assert (r["target"] is None) == r["name"].endswith("_1_thread")  # the one-thread row is for reference
     assert records["dcgan_mnist.images_per_s"]["unit"] == "images/s"
     assert records["time_to_digits.seconds"]["unit"] == "s"
+
+
+def test_digits_study_variants_change_what_they_name():
+    from benchmarks.digits_study import VARIANTS, build_trainer
+
+    assert VARIANTS[0].name == "default" and len({v.name for v in VARIANTS}) == len(VARIANTS)
+    assert all("," not in v.name for v in VARIANTS)  # --variants is a comma-separated list
+    for variant in VARIANTS:
+        assert (variant.name == "default") == (not variant.config and not variant.trainer and not variant.ema)
+        trainer = build_trainer(variant, _digits())
+        cfg = dataclasses.replace(DCGANConfig(), **variant.config)
+        seen = {"width": trainer.generator.net[0].weight.shape[1] // 4, "z_dim": trainer.z_dim,
+                "batch_size": len(trainer.sample_real()), "lr_d": trainer.lr_d, "lr_g": trainer.lr_g}
+        assert seen == {name: getattr(cfg, name) for name in seen}, variant.name
+        for name, value in variant.trainer.items():
+            assert (trainer.loss.name if name == "loss" else getattr(trainer, name)) == value, variant.name
+        assert (trainer.ema.beta if trainer.ema is not None else 0.0) == variant.ema, variant.name
+        trainer.step()  # each variant trains
+
+
+@needs_mnist
+def test_digits_study_runs_and_refuses_unknown_variants(tmp_path):
+    out = tmp_path / "study.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--seconds", "1", "--every", "0.5",
+                           "--variants", "default,ema 0.999", "--json", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())
+    assert [r["variant"] for r in rows] == ["default", "ema 0.999"]
+    for r in rows:
+        assert r["steps"] > 0 and r["seconds"] >= 1.0 and r["last_kl"] >= 0 and 0.1 <= r["last_confidence"] <= 1
+    assert "| ema 0.999 |" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--variants", "default,wide"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--variants" in bad.stderr and "wide" in bad.stderr

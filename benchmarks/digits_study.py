@@ -1,0 +1,133 @@
+"""`python -m benchmarks.digits_study`: how far lesson 06's DCGAN and its common variants get in a fixed time.
+
+`time_to_digits` asks one question of the default settings: when are the samples recognizable digits? This study
+asks what the usual knobs change. Each variant trains for `--seconds` of training time (scoring excluded) on this
+machine's default torch threads, scored like `time_to_digits` (1,000 samples of fixed noise, every `--every`
+seconds), and one row reports its steps, its best and last mean confidence, its last class-histogram KL and whether
+the criterion of `image_training.recognizable` was met. Variants run one after another, so they share no cores.
+
+Every variant is built from `DCGANConfig` and the trainer's own settings: what a student can set in lesson 06 or 08.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from gan_lessons.classifier import load_classifier
+from gan_lessons.config import check_float
+from gan_lessons.fixes import EMA
+from gan_lessons.image_training import DCGANConfig, DigitClock, generate, make_dcgan_trainer
+from gan_lessons.losses import get_loss
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A change of DCGANConfig (`config`) and of the trainer's settings (`trainer`: loss, regularizer, ...)."""
+
+    name: str
+    config: dict = field(default_factory=dict)
+    trainer: dict = field(default_factory=dict)
+    ema: float = 0.0  # > 0: score the exponential moving average of G instead of G
+
+
+VARIANTS = (
+    Variant("default"),
+    Variant("width 32", {"width": 32}),
+    Variant("z_dim 16", {"z_dim": 16}),
+    Variant("batch 32", {"batch_size": 32}),
+    Variant("batch 256 lr 1e-3", {"batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3}),
+    Variant("lr 2e-4", {"lr_d": 2e-4, "lr_g": 2e-4}),
+    Variant("lsgan loss", trainer={"loss": "lsgan"}),
+    Variant("hinge loss", trainer={"loss": "hinge"}),
+    Variant("r1 gamma 1", trainer={"regularizer": "r1", "reg_weight": 1.0}),
+    Variant("instance noise 0.1", trainer={"instance_noise": 0.1}),
+    Variant("ema 0.999", ema=0.999),
+)
+
+
+class _EMAClock(DigitClock):
+    """Scores the trainer's EMA of G."""
+
+    def images(self):
+        return generate(self.trainer.ema.generator, self.z)
+
+
+def build_trainer(variant: Variant, images=None):
+    """Lesson 06's trainer on the CPU with the variant's changes (`images`: default MNIST)."""
+    trainer = make_dcgan_trainer(DCGANConfig(device="cpu", **variant.config), images)
+    for name, value in variant.trainer.items():
+        setattr(trainer, name, get_loss(value) if name == "loss" else value)
+    if variant.ema:
+        trainer.ema = EMA(trainer.generator, variant.ema)
+    return trainer
+
+
+def run_variant(variant: Variant, classifier, seconds: float, every: float, n: int = 1000) -> dict:
+    """Train one variant for `seconds` of training time, scoring every `every` seconds; its row."""
+    trainer = build_trainer(variant)
+    clock = (_EMAClock if variant.ema else DigitClock)(trainer, classifier, every=every, n=n)
+    clock.start()
+    while clock.seconds < seconds:  # on past the first recognizable scoring (`clock.reached`)
+        trainer.step()
+        clock(trainer.step_count)
+    diverse = [r for r in clock.log if r["classes"] == 10]  # an early G that draws one blob can score 1.0
+    best, last = max(diverse, key=lambda r: r["confidence"], default=None), clock.log[-1]
+    return {"variant": variant.name, "steps": trainer.step_count, "seconds": round(clock.seconds, 1),
+            "best_confidence": None if best is None else round(best["confidence"], 3),
+            "best_at_s": None if best is None else round(best["seconds"], 1),
+            "last_confidence": round(last["confidence"], 3), "last_kl": round(last["kl"], 3),
+            "reached_s": None if clock.reached is None else round(clock.reached, 1)}
+
+
+def table(rows: list[dict], seconds: float) -> str:
+    """The rows as a Markdown table."""
+    def fmt(value, spec: str = "") -> str:
+        return "-" if value is None else format(value, spec)
+
+    lines = [f"| variant | steps in {seconds:g} s | best confidence (at s) | last confidence | last KL "
+             "| recognizable at |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['steps']:,} | {fmt(r['best_confidence'], '.3f')} "
+                     f"({fmt(r['best_at_s'], '.0f')}) | {r['last_confidence']:.3f} | {r['last_kl']:.3f} "
+                     f"| {'not reached' if r['reached_s'] is None else format(r['reached_s'], '.0f') + ' s'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.digits_study", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0, help="training time per variant (default 60)")
+    parser.add_argument("--every", type=float, default=5.0, help="seconds of training between scorings (default 5)")
+    parser.add_argument("--variants", default="", help="comma-separated subset of: "
+                        + ", ".join(v.name for v in VARIANTS) + " (default: all)")
+    parser.add_argument("--json", type=Path, default=None, help="write the rows here as JSON")
+    args = parser.parse_args(argv)
+    for name in ("seconds", "every"):
+        try:
+            check_float(name, getattr(args, name), 0.0, 1e5)
+        except ValueError as error:
+            parser.error(str(error))
+    by_name = {v.name: v for v in VARIANTS}
+    wanted = [name.strip() for name in args.variants.split(",") if name.strip()] or list(by_name)
+    unknown = [name for name in wanted if name not in by_name]
+    if unknown:
+        parser.error(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(by_name)}")
+    classifier = load_classifier(verbose=False)
+    print(f"{torch.get_num_threads()} torch threads, {args.seconds:g} s of training per variant", file=sys.stderr)
+    rows = []
+    for name in wanted:
+        rows.append(run_variant(by_name[name], classifier, args.seconds, args.every))
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    print(table(rows, args.seconds))
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
