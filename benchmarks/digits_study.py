@@ -47,6 +47,7 @@ VARIANTS = (
     Variant("r1 gamma 1", trainer={"regularizer": "r1", "reg_weight": 1.0}),
     Variant("instance noise 0.1", trainer={"instance_noise": 0.1}),
     Variant("ema 0.999", ema=0.999),
+    Variant("z_dim 16 hinge loss", {"z_dim": 16}, {"loss": "hinge"}),  # the two best above, together
 )
 
 
