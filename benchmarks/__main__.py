@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--quick", action="store_true", help="tiny durations: checks that it runs, measures nothing")
-    parser.add_argument("--out", type=Path, default=RESULTS, help=f"the JSON file to merge into (default {RESULTS})")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"the JSON file to merge into (default {RESULTS}; with --quick, none unless given)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
@@ -36,9 +37,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         start = time.perf_counter()
         records += BENCHMARKS[name](quick=args.quick)
         print(f"{name}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    merge(records, args.out)
     print(table(records))
-    print(f"written to {args.out}")
+    if args.quick and args.out is None:  # quick figures measure nothing: never over the real ones by default
+        print("--quick: nothing written (pass --out PATH to write the records)")
+        return records
+    merge(records, args.out or RESULTS)
+    print(f"written to {args.out or RESULTS}")
     return records
 
 

@@ -110,6 +110,14 @@ class _Shrunk(nn.Module):
         return F.interpolate(x, size=28, mode="bilinear", antialias=True)
 
 
+def _last_scoring(clock: DigitClock) -> str:
+    if not clock.log:
+        return "no scoring yet"
+    r = clock.log[-1]
+    return (f"step {r['step']} ({len(clock.log)} scorings): {r['classes']} classes, confidence {r['confidence']:.3f}, "
+            f"KL {r['kl']:.3f}")
+
+
 def run(quick: bool = False) -> list[dict]:
     budget, every, n = (1.0, 0.5, 100) if quick else (180.0, EVERY, 1000)
     threads = torch.get_num_threads()  # torch's default (every core), as the lesson runs
@@ -123,15 +131,11 @@ def run(quick: bool = False) -> list[dict]:
     # scored less often: one scoring of its big G costs seconds of wall time (not counted as training)
     example_clock = DigitClock(example, classifier, every=4 * every, n=n)
     baseline = train_until_digits(example.step, example_clock, budget)
-    last = lesson_clock.log[-1] if lesson_clock.log else {"confidence": float("nan"), "kl": float("nan"), "step": 0}
     note = (f"DCGANConfig() on the CPU, {threads} torch threads, scored every {every:g} s on {n} samples "
             f"(real digits: confidence {real_scores['confidence']:.3f}, KL {real_scores['kl']:.3f}); "
             + ("reached" if lesson is not None else f"NOT reached in the {budget:g} s budget (value = budget)")
-            + f" at step {trainer.step_count}, confidence {last['confidence']:.3f}, KL {last['kl']:.3f}; "
-            + "baseline: PyTorch's DCGAN example defaults (64x64, ngf=ndf=64, batch 64), "
-            + (f"reached in {baseline:.0f} s" if baseline is not None else
-               f"not reached in the budget (baseline = budget; {len(example_clock.log)} scorings, "
-               f"last confidence {example_clock.log[-1]['confidence']:.3f})" if example_clock.log else
-               "not reached in the budget (baseline = budget)"))
+            + f" at {_last_scoring(lesson_clock)}; baseline: PyTorch's DCGAN example defaults (64x64, ngf=ndf=64, "
+            + "batch 64), " + (f"reached in {baseline:.0f} s" if baseline is not None else
+                               "not reached in the budget (baseline = budget), at " + _last_scoring(example_clock)))
     return [record("time_to_digits.seconds", budget if lesson is None else lesson, "s", 60, "lower",
                    budget if baseline is None else baseline, note)]

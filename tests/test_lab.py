@@ -310,3 +310,15 @@ def test_benchmark_runs_and_merges_valid_records(tmp_path):
         assert name in done.stdout  # and the table shows it
     assert records["lab_2d.steps_per_s"]["baseline"] is not None
     assert "left alive" not in records["lab_2d.latency_ms"]["note"]
+
+
+def test_quick_benchmark_leaves_the_real_results_alone():
+    """Quick figures measure nothing: without --out they are printed, not merged into benchmarks/results.json."""
+    root = Path(__file__).parents[1]
+    results = root / "benchmarks" / "results.json"
+    before = results.read_bytes() if results.exists() else None
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "lab_2d"], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "nothing written" in done.stdout and "lab_2d.steps_per_s" in done.stdout
+    assert (results.read_bytes() if results.exists() else None) == before
