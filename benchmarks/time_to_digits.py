@@ -114,8 +114,8 @@ def _last_scoring(clock: DigitClock) -> str:
     if not clock.log:
         return "no scoring yet"
     r = clock.log[-1]
-    return (f"step {r['step']} ({len(clock.log)} scorings): {r['classes']} classes, confidence {r['confidence']:.3f}, "
-            f"KL {r['kl']:.3f}")
+    return (f"step {r['step']} ({len(clock.log)} scorings): {r['classes']} of 10 classes, "
+            f"confidence {r['confidence']:.3f}, KL {r['kl']:.3f}")
 
 
 def run(quick: bool = False) -> list[dict]:
