@@ -24,6 +24,8 @@ from gan_lessons.fixes import EMA
 from gan_lessons.image_training import DCGANConfig, DigitClock, generate, make_dcgan_trainer
 from gan_lessons.losses import get_loss
 
+from .records import write_json
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -118,6 +120,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     unknown = [name for name in wanted if name not in by_name]
     if unknown:
         parser.error(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(by_name)}")
+    if args.json is not None and (args.json.is_dir() or not args.json.parent.is_dir()):
+        parser.error(f"--json: {str(args.json)!r} must be a file in an existing folder")
     classifier = load_classifier(verbose=False)
     print(f"{torch.get_num_threads()} torch threads, {args.seconds:g} s of training per variant", file=sys.stderr)
     rows = []
@@ -126,7 +130,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(json.dumps(rows[-1]), file=sys.stderr)
     print(table(rows, args.seconds))
     if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+        write_json(args.json, rows)
     return rows
 
 

@@ -49,9 +49,19 @@ def merge(records: list[dict], path: Path = RESULTS) -> list[dict]:
     old = json.loads(path.read_text()) if path.exists() else []
     new_names = {r["name"] for r in records}
     merged = [r for r in old if r.get("name") not in new_names] + records
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "w") as f:
-        json.dump(merged, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, merged)
     return merged
+
+
+def write_json(path: Path, value) -> None:
+    """`value` as JSON in `path`, written to a temporary file in the same folder and then renamed: a reader never
+    sees half a file, and an interrupted write leaves the old one."""
+    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

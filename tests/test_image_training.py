@@ -191,3 +191,6 @@ def test_digits_study_runs_and_refuses_unknown_variants(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--variants", "default,wide"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--variants" in bad.stderr and "wide" in bad.stderr
+    folder = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--json", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert folder.returncode == 2 and "--json" in folder.stderr  # refused before any training
