@@ -5,6 +5,9 @@ asks what the usual knobs change. Each variant trains for `--seconds` of trainin
 machine's default torch threads, scored like `time_to_digits` (1,000 samples of fixed noise, every `--every`
 seconds), and one row reports its steps, its best and last mean confidence, its last class-histogram KL and whether
 the criterion of `image_training.recognizable` was met. Variants run one after another, so they share no cores.
+The last two columns say where the missing confidence goes at the end (`image_training.undecided`): the share of
+samples the classifier is unsure of (top class below 0.8), and how many of those lie between two digits (the two
+top classes hold 0.9 or more).
 
 Every variant is built from `DCGANConfig` and the trainer's own settings: what a student can set in lesson 06 or 08.
 """
@@ -18,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from gan_lessons.classifier import load_classifier
+from gan_lessons.classifier import load_classifier, predict_proba
 from gan_lessons.config import check_float
 from gan_lessons.fixes import EMA
-from gan_lessons.image_training import DCGANConfig, DigitClock, generate, make_dcgan_trainer
+from gan_lessons.image_training import DCGANConfig, DigitClock, generate, make_dcgan_trainer, undecided
 from gan_lessons.losses import get_loss
 
 from .records import write_json
@@ -78,12 +81,14 @@ def run_variant(variant: Variant, classifier, seconds: float, every: float, n: i
     while clock.seconds < seconds:  # on past the first recognizable scoring (`clock.reached`)
         trainer.step()
         clock(trainer.step_count)
+    split = undecided(predict_proba(classifier, clock.images()))
     diverse = [r for r in clock.log if r["classes"] == 10]  # an early G that draws one blob can score 1.0
     best, last = max(diverse, key=lambda r: r["confidence"], default=None), clock.log[-1]
     return {"variant": variant.name, "steps": trainer.step_count, "seconds": round(clock.seconds, 1),
             "best_confidence": None if best is None else round(best["confidence"], 3),
             "best_at_s": None if best is None else round(best["seconds"], 1),
             "last_confidence": round(last["confidence"], 3), "last_kl": round(last["kl"], 3),
+            "unsure": round(split["unsure"], 3), "between_two": round(split["between_two"], 3),
             "reached_s": None if clock.reached is None else round(clock.reached, 1)}
 
 
@@ -93,11 +98,12 @@ def table(rows: list[dict], seconds: float) -> str:
         return "-" if value is None else format(value, spec)
 
     lines = [f"| variant | steps in {seconds:g} s | best confidence (at s) | last confidence | last KL "
-             "| recognizable at |", "|---|---|---|---|---|---|"]
+             "| recognizable at | unsure | of those, between two digits |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['variant']} | {r['steps']:,} | {fmt(r['best_confidence'], '.3f')} "
                      f"({fmt(r['best_at_s'], '.0f')}) | {r['last_confidence']:.3f} | {r['last_kl']:.3f} "
-                     f"| {'not reached' if r['reached_s'] is None else format(r['reached_s'], '.0f') + ' s'} |")
+                     f"| {'not reached' if r['reached_s'] is None else format(r['reached_s'], '.0f') + ' s'} "
+                     f"| {fmt(r.get('unsure'), '.0%')} | {fmt(r.get('between_two'), '.0%')} |")
     return "\n".join(lines)
 
 

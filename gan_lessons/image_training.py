@@ -125,6 +125,23 @@ def digit_scores(probs: Tensor) -> dict[str, float]:
     return {"classes": int((hist > 0).sum()), "confidence": probs.max(dim=1).values.mean().item(), "kl": kl}
 
 
+def undecided(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> dict[str, float]:
+    """Where the missing confidence goes, from p(y | x) (N, 10): `unsure` is the fraction of samples whose top
+    class has p < `unsure_below`; `between_two` the fraction of those whose two top classes together hold at least
+    `pair_mass` (an image halfway between two digits, a 4 that is also a 9), and `pairs` counts those by class pair."""
+    check_float("unsure_below", unsure_below, 0.0, 1.0)
+    check_float("pair_mass", pair_mass, 0.0, 1.0)
+    top = probs.topk(2, dim=1)
+    unsure = top.values[:, 0] < unsure_below
+    between = unsure & (top.values.sum(dim=1) >= pair_mass)
+    pairs: dict[str, int] = {}
+    for a, b in top.indices[between].sort(dim=1).values.tolist():
+        pairs[f"{a}|{b}"] = pairs.get(f"{a}|{b}", 0) + 1
+    n_unsure = int(unsure.sum())
+    return {"unsure": n_unsure / len(probs), "between_two": int(between.sum()) / max(n_unsure, 1),
+            "pairs": dict(sorted(pairs.items(), key=lambda kv: -kv[1]))}
+
+
 def recognizable(scores: dict[str, float]) -> bool:
     """All 10 classes present, mean confidence >= 0.9 and the class histogram within KL 0.05 of uniform."""
     return (scores["classes"] >= CLASSES_NEEDED and scores["confidence"] >= MIN_CONFIDENCE

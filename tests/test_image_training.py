@@ -15,7 +15,8 @@ import torch
 
 from gan_lessons import image_training
 from gan_lessons.data import mnist
-from gan_lessons.image_training import DCGANConfig, digit_scores, generate, make_dcgan_trainer, recognizable
+from gan_lessons.image_training import (DCGANConfig, digit_scores, generate, make_dcgan_trainer, recognizable,
+                                       undecided)
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_MNIST = mnist.mnist_available("test")
@@ -123,6 +124,21 @@ def test_digit_scores_match_their_formulas():
     assert not recognizable({"classes": 10, "confidence": 0.89, "kl": 0.0})
 
 
+def test_undecided_counts_the_unsure_samples_and_those_between_two_digits():
+    probs = torch.zeros(10, 10)
+    probs[:6, 0] = 1.0  # six sure zeros
+    probs[6:8, 4], probs[6:8, 9] = 0.55, 0.45  # two halfway between 4 and 9
+    probs[8, 9], probs[8, 4] = 0.5, 0.5  # the same pair, the other way round
+    probs[9, :] = 0.1  # one that is no digit at all
+    split = undecided(probs)
+    assert split["unsure"] == pytest.approx(0.4) and split["between_two"] == pytest.approx(0.75)
+    assert split["pairs"] == {"4|9": 3}
+    assert undecided(probs, unsure_below=0.5)["unsure"] == pytest.approx(0.1)  # only the flat one is below 0.5
+    assert undecided(probs[:6]) == {"unsure": 0.0, "between_two": 0.0, "pairs": {}}
+    with pytest.raises(ValueError, match="pair_mass"):
+        undecided(probs, pair_mass=1.5)
+
+
 def test_interpolations_end_at_their_endpoints_and_slerp_keeps_the_length():
     torch.manual_seed(0)
     z0, z1 = torch.randn(100), torch.randn(100)
@@ -187,6 +203,7 @@ def test_digits_study_runs_and_refuses_unknown_variants(tmp_path):
     assert [r["variant"] for r in rows] == ["default", "ema 0.999"]
     for r in rows:
         assert r["steps"] > 0 and r["seconds"] >= 1.0 and r["last_kl"] >= 0 and 0.1 <= r["last_confidence"] <= 1
+        assert 0 <= r["unsure"] <= 1 and 0 <= r["between_two"] <= 1
     assert "| ema 0.999 |" in done.stdout
     bad = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--variants", "default,wide"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
