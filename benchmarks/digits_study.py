@@ -9,7 +9,9 @@ The last two columns say where the missing confidence goes at the end (`image_tr
 samples the classifier is unsure of (top class below 0.8), and how many of those lie between two digits (the two
 top classes hold 0.9 or more).
 
-Every variant is built from `DCGANConfig` and the trainer's own settings: what a student can set in lesson 06 or 08.
+Every variant is built from `DCGANConfig` and the trainer's own settings, what a student can set in lesson 06 or 08,
+except the "noise pieces" variants: they give G a noise space in separate pieces (`PiecesNoise`), the remedy for
+samples between two digits that lesson 06 points to.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from gan_lessons.classifier import load_classifier, predict_proba
 from gan_lessons.config import check_float
@@ -38,6 +41,21 @@ class Variant:
     config: dict = field(default_factory=dict)
     trainer: dict = field(default_factory=dict)
     ema: float = 0.0  # > 0: score the exponential moving average of G instead of G
+    pieces: int = 0  # > 0: G's noise is PiecesNoise with this many pieces (z_dim counts the one-hot part too)
+
+
+class PiecesNoise:
+    """z = [g, s * onehot(c)] with g ~ N(0, I) (`gaussian` numbers) and c uniform over `pieces`: a noise space made of
+    `pieces` separate Gaussian clouds, `scale` apart on their own axes (a continuous G can map each to its own digits
+    without drawing in-between images on the way from one to the next)."""
+
+    def __init__(self, gaussian: int, pieces: int, scale: float = 4.0):
+        self.gaussian, self.pieces, self.scale = gaussian, pieces, scale
+
+    def __call__(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> Tensor:
+        g = torch.randn(n, self.gaussian, generator=generator).to(device)
+        c = torch.randint(0, self.pieces, (n,), generator=generator).to(device)
+        return torch.cat([g, self.scale * torch.nn.functional.one_hot(c, self.pieces).float()], dim=1)
 
 
 VARIANTS = (
@@ -53,6 +71,8 @@ VARIANTS = (
     Variant("instance noise 0.1", trainer={"instance_noise": 0.1}),
     Variant("ema 0.999", ema=0.999),
     Variant("z_dim 16 hinge loss", {"z_dim": 16}, {"loss": "hinge"}),  # the two best above, together
+    Variant("10 noise pieces", {"z_dim": 110}, pieces=10),  # 100 Gaussian numbers and a one-hot of 10, times 4
+    Variant("10 noise pieces hinge loss", {"z_dim": 110}, {"loss": "hinge"}, pieces=10),
 )
 
 
@@ -70,6 +90,8 @@ def build_trainer(variant: Variant, images=None):
         setattr(trainer, name, get_loss(value) if name == "loss" else value)
     if variant.ema:
         trainer.ema = EMA(trainer.generator, variant.ema)
+    if variant.pieces:
+        trainer.noise = PiecesNoise(trainer.z_dim - variant.pieces, variant.pieces)
     return trainer
 
 
@@ -77,6 +99,8 @@ def run_variant(variant: Variant, classifier, seconds: float, every: float, n: i
     """Train one variant for `seconds` of training time, scoring every `every` seconds; its row."""
     trainer = build_trainer(variant)
     clock = (_EMAClock if variant.ema else DigitClock)(trainer, classifier, every=every, n=n)
+    if variant.pieces:  # the clock's fixed noise, drawn like the trainer's
+        clock.z = trainer.noise(n, "cpu", torch.Generator().manual_seed(1))
     clock.start()
     while clock.seconds < seconds:  # on past the first recognizable scoring (`clock.reached`)
         trainer.step()

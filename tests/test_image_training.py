@@ -188,6 +188,12 @@ def test_digits_study_variants_change_what_they_name():
         for name, value in variant.trainer.items():
             assert (trainer.loss.name if name == "loss" else getattr(trainer, name)) == value, variant.name
         assert (trainer.ema.beta if trainer.ema is not None else 0.0) == variant.ema, variant.name
+        z = trainer.noise(500, "cpu")
+        assert z.shape == (500, cfg.z_dim), variant.name
+        if variant.pieces:  # the last `pieces` numbers are a one-hot choice of the piece, times 4, every piece used
+            hot = z[:, -variant.pieces:]
+            assert torch.equal((hot > 0).sum(dim=1), torch.ones(500, dtype=torch.long)) and hot.max() == 4.0
+            assert len(hot.argmax(dim=1).unique()) == variant.pieces
         trainer.step()  # each variant trains
 
 
