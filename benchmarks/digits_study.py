@@ -10,8 +10,8 @@ samples the classifier is unsure of (top class below 0.8), and how many of those
 top classes hold 0.9 or more).
 
 Every variant is built from `DCGANConfig` and the trainer's own settings, what a student can set in lesson 06 or 08,
-except the "noise pieces" variants: they give G a noise space in separate pieces (`PiecesNoise`), the remedy for
-samples between two digits that lesson 06 points to.
+except the "noise pieces" variants: they give G a noise space in separate pieces (`PiecesNoise`), a remedy tried
+for the samples between two digits that lesson 06 shows (it reports what came of it).
 """
 from __future__ import annotations
 

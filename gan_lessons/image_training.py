@@ -125,7 +125,7 @@ def digit_scores(probs: Tensor) -> dict[str, float]:
     return {"classes": int((hist > 0).sum()), "confidence": probs.max(dim=1).values.mean().item(), "kl": kl}
 
 
-def undecided(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> dict[str, float]:
+def undecided(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> dict:
     """Where the missing confidence goes, from p(y | x) (N, 10): `unsure` is the fraction of samples whose top
     class has p < `unsure_below`; `between_two` the fraction of those whose two top classes together hold at least
     `pair_mass` (an image halfway between two digits, a 4 that is also a 9), and `pairs` counts those by class pair."""
