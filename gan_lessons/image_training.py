@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -125,21 +126,25 @@ def digit_scores(probs: Tensor) -> dict[str, float]:
     return {"classes": int((hist > 0).sum()), "confidence": probs.max(dim=1).values.mean().item(), "kl": kl}
 
 
-def undecided(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> dict:
-    """Where the missing confidence goes, from p(y | x) (N, 10): `unsure` is the fraction of samples whose top
-    class has p < `unsure_below`; `between_two` the fraction of those whose two top classes together hold at least
-    `pair_mass` (an image halfway between two digits, a 4 that is also a 9), and `pairs` counts those by class pair."""
+def unsure_masks(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> tuple[Tensor, Tensor]:
+    """Two boolean masks (N,) over p(y | x) (N, 10): the samples whose top class has p < `unsure_below`, and those
+    of them whose two top classes together hold at least `pair_mass` (an image halfway between two digits)."""
     check_float("unsure_below", unsure_below, 0.0, 1.0)
     check_float("pair_mass", pair_mass, 0.0, 1.0)
-    top = probs.topk(2, dim=1)
-    unsure = top.values[:, 0] < unsure_below
-    between = unsure & (top.values.sum(dim=1) >= pair_mass)
-    pairs: dict[str, int] = {}
-    for a, b in top.indices[between].sort(dim=1).values.tolist():
-        pairs[f"{a}|{b}"] = pairs.get(f"{a}|{b}", 0) + 1
+    top = probs.topk(2, dim=1).values
+    unsure = top[:, 0] < unsure_below
+    return unsure, unsure & (top.sum(dim=1) >= pair_mass)
+
+
+def undecided(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> dict:
+    """Where the missing confidence goes (see `unsure_masks`): `unsure` is the fraction of the samples the classifier
+    is unsure of, `between_two` the fraction of those between two digits (a 4 that is also a 9), and `pairs` counts
+    those by class pair, commonest first."""
+    unsure, between = unsure_masks(probs, unsure_below, pair_mass)
+    pairs = Counter(f"{a}|{b}" for a, b in probs.topk(2, dim=1).indices[between].sort(dim=1).values.tolist())
     n_unsure = int(unsure.sum())
     return {"unsure": n_unsure / len(probs), "between_two": int(between.sum()) / max(n_unsure, 1),
-            "pairs": dict(sorted(pairs.items(), key=lambda kv: -kv[1]))}
+            "pairs": dict(pairs.most_common())}
 
 
 def recognizable(scores: dict[str, float]) -> bool:

@@ -16,7 +16,7 @@ import torch
 from gan_lessons import image_training
 from gan_lessons.data import mnist
 from gan_lessons.image_training import (DCGANConfig, digit_scores, generate, make_dcgan_trainer, recognizable,
-                                       undecided)
+                                       undecided, unsure_masks)
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_MNIST = mnist.mnist_available("test")
@@ -133,6 +133,8 @@ def test_undecided_counts_the_unsure_samples_and_those_between_two_digits():
     split = undecided(probs)
     assert split["unsure"] == pytest.approx(0.4) and split["between_two"] == pytest.approx(0.75)
     assert split["pairs"] == {"4|9": 3}
+    unsure, between = unsure_masks(probs)
+    assert unsure.nonzero().flatten().tolist() == [6, 7, 8, 9] and between.nonzero().flatten().tolist() == [6, 7, 8]
     assert undecided(probs, unsure_below=0.5)["unsure"] == pytest.approx(0.1)  # only the flat one is below 0.5
     assert undecided(probs[:6]) == {"unsure": 0.0, "between_two": 0.0, "pairs": {}}
     with pytest.raises(ValueError, match="pair_mass"):
