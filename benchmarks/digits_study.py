@@ -26,9 +26,10 @@ from torch import Tensor
 
 from gan_lessons.classifier import load_classifier, predict_proba
 from gan_lessons.config import check_float
-from gan_lessons.fixes import EMA
-from gan_lessons.image_training import DCGANConfig, DigitClock, generate, make_dcgan_trainer, undecided
-from gan_lessons.losses import get_loss
+from gan_lessons.image_metrics import DigitClock, undecided
+from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
+from gan_lessons.latent import Noise
+from gan_lessons.models import generate
 
 from .records import write_json
 
@@ -44,15 +45,21 @@ class Variant:
     pieces: int = 0  # > 0: G's noise is PiecesNoise with this many pieces (z_dim counts the one-hot part too)
 
 
-class PiecesNoise:
+class PiecesNoise(Noise):
     """z = [g, s * onehot(c)] with g ~ N(0, I) (`gaussian` numbers) and c uniform over `pieces`: a noise space made of
     `pieces` separate Gaussian clouds, `scale` apart on their own axes (a continuous G can map each to its own digits
     without drawing in-between images on the way from one to the next)."""
 
     def __init__(self, gaussian: int, pieces: int, scale: float = 4.0):
+        super().__init__(gaussian + pieces)
         self.gaussian, self.pieces, self.scale = gaussian, pieces, scale
 
-    def __call__(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> Tensor:
+    def __call__(self, n: int, device: torch.device | str = "cpu") -> tuple[Tensor, tuple]:
+        """(z, ()): the trainer's noise, without a condition."""
+        return self.draw(n, device), ()
+
+    def draw(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> Tensor:
+        """z (n, gaussian + pieces)."""
         g = torch.randn(n, self.gaussian, generator=generator).to(device)
         c = torch.randint(0, self.pieces, (n,), generator=generator).to(device)
         return torch.cat([g, self.scale * torch.nn.functional.one_hot(c, self.pieces).float()], dim=1)
@@ -85,13 +92,10 @@ class _EMAClock(DigitClock):
 
 def build_trainer(variant: Variant, images=None):
     """Lesson 06's trainer on the CPU with the variant's changes (`images`: default MNIST)."""
-    trainer = make_dcgan_trainer(DCGANConfig(device="cpu", **variant.config), images)
-    for name, value in variant.trainer.items():
-        setattr(trainer, name, get_loss(value) if name == "loss" else value)
-    if variant.ema:
-        trainer.ema = EMA(trainer.generator, variant.ema)
+    cfg = DCGANConfig(device="cpu", ema=variant.ema, **variant.config, **variant.trainer)
+    trainer = make_dcgan_trainer(cfg, images)
     if variant.pieces:
-        trainer.noise = PiecesNoise(trainer.z_dim - variant.pieces, variant.pieces)
+        trainer.latent = PiecesNoise(trainer.z_dim - variant.pieces, variant.pieces)
     return trainer
 
 
@@ -100,7 +104,7 @@ def run_variant(variant: Variant, classifier, seconds: float, every: float, n: i
     trainer = build_trainer(variant)
     clock = (_EMAClock if variant.ema else DigitClock)(trainer, classifier, every=every, n=n)
     if variant.pieces:  # the clock's fixed noise, drawn like the trainer's
-        clock.z = trainer.noise(n, "cpu", torch.Generator().manual_seed(1))
+        clock.z = trainer.latent.draw(n, "cpu", torch.Generator().manual_seed(1))
     clock.start()
     while clock.seconds < seconds:  # on past the first recognizable scoring (`clock.reached`)
         trainer.step()

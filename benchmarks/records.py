@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
+
+from gan_lessons.files import atomic_write
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -56,12 +56,6 @@ def merge(records: list[dict], path: Path = RESULTS) -> list[dict]:
 def write_json(path: Path, value) -> None:
     """`value` as JSON in `path`, written to a temporary file in the same folder and then renamed: a reader never
     sees half a file, and an interrupted write leaves the old one."""
-    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w") as f:
+        json.dump(value, f, indent=2, ensure_ascii=False)
+        f.write("\n")

@@ -22,7 +22,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from gan_lessons.classifier import load_classifier, predict_proba
 from gan_lessons.data.images import to_unit_range
 from gan_lessons.data.mnist import load_mnist_for_training
-from gan_lessons.image_training import DCGANConfig, DigitClock, digit_scores, make_dcgan_trainer
+from gan_lessons.image_metrics import DigitClock, digit_scores
+from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
 from gan_lessons.models import dcgan_init
 
 from .records import record

@@ -1,10 +1,10 @@
 """GAN Lessons: the library behind the notebooks (data, models, losses, training, metrics, plots)."""
-from . import (checks, classifier, cli, config, data, dynamics, fixes, image_metrics, lab, losses, metrics, models,
-               penalties, plots, theory, training)
+from . import (checks, classifier, cli, config, data, dynamics, fixes, image_metrics, lab, latent, losses, metrics,
+               models, penalties, plots, theory, training)
 from .cli import doctor
-from .config import TrainConfig, fast_mode, get_device, seed_everything, steps
+from .config import GANConfig, TrainConfig, fast_mode, get_device, seed_everything, steps
 
 __version__ = "0.1.0"
-__all__ = ["TrainConfig", "checks", "classifier", "cli", "config", "data", "doctor", "dynamics", "fast_mode", "fixes",
-           "get_device", "image_metrics", "lab", "losses", "metrics", "models", "penalties", "plots", "seed_everything",
-           "steps", "theory", "training"]
+__all__ = ["GANConfig", "TrainConfig", "checks", "classifier", "cli", "config", "data", "doctor", "dynamics",
+           "fast_mode", "fixes", "get_device", "image_metrics", "lab", "latent", "losses", "metrics", "models",
+           "penalties", "plots", "seed_everything", "steps", "theory", "training"]

@@ -11,7 +11,6 @@ a seeded permutation (`SPLIT_SEED`) holds out `HELD_OUT` of them and trains on t
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .data.images import to_unit_range
+from .files import atomic_write
 from .data.mnist import CACHE_DIR, REPO_DATA_DIR, default_data_dir, load_mnist, load_mnist_for_training, search_dirs
 
 CACHE_NAME = "classifier.pt"
@@ -181,16 +181,10 @@ def _writable_folder(root) -> Path:
 
 
 def save_classifier(model: MNISTClassifier, folder: Path) -> Path:
-    """Write state_dict + metadata atomically: a temporary file in the same folder, then os.replace."""
+    """Write state_dict + metadata atomically (files.atomic_write)."""
     path = Path(folder) / CACHE_NAME
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"state_dict": model.state_dict(), "metadata": model.metadata}, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)  # never leave half a cache behind
-        raise
+    with atomic_write(path) as f:  # never half a cache behind
+        torch.save({"state_dict": model.state_dict(), "metadata": model.metadata}, f)
     return path
 
 

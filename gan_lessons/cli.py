@@ -1,11 +1,13 @@
 """The command line: `python -m gan_lessons doctor`, `... train ...`, `... compare ...` and `... evaluate ...`.
 
 Each command is a function that takes the parsed arguments and a function that adds its arguments to the
-parser; `COMMANDS` lists them, so a new command is one entry there.
+parser; `COMMANDS` lists them, so a new command is one entry there. `train`'s options are made from the fields of
+`TrainConfig` (option --z-dim for field z_dim, its help and its allowed values), so a new setting is one field there.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import platform
@@ -14,8 +16,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from . import evaluate
-from .config import LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, TrainConfig, _check_choice, _check_positive, get_device
+from .config import MAX_STEPS, TARGET_NAMES, TrainConfig, check_choice, check_int, get_device
 
 PACKAGES = ("torch", "jupyterlab", "ipywidgets", "nbval", "matplotlib", "numpy", "tqdm")
 
@@ -63,8 +64,8 @@ def train(args: argparse.Namespace) -> dict:
 
     from .fixes import LinearDecay
 
-    cfg = TrainConfig(**{name: getattr(args, name) for name in TRAIN_FIELDS})
-    _check_positive("steps", args.steps, int)
+    cfg = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
+    check_int("steps", args.steps, 1, MAX_STEPS)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
@@ -78,8 +79,7 @@ def train(args: argparse.Namespace) -> dict:
                           title=plots.coverage_title(metrics))
     ax.figure.savefig(out / "samples.png", dpi=120, bbox_inches="tight")
     (out / "metrics.json").write_text(to_json(metrics))
-    extra = {"config": cfg.__dict__, **({"ema": trainer.ema.state_dict()} if trainer.ema is not None else {})}
-    trainer.save(out / "checkpoint.pt", extra=extra)
+    trainer.save(out / "checkpoint.pt")
     return metrics
 
 
@@ -87,10 +87,10 @@ def compare(args: argparse.Namespace) -> list[dict]:
     """Every fix of lesson 08 on one target, seeds 0..K-1: print the table, write the rows as JSON."""
     from .comparison import FIX_NAMES, compare as compare_fixes, format_table
 
-    _check_choice("target", args.target, ("ring8", "grid25"))
+    check_choice("target", args.target, ("ring8", "grid25"))
     fixes = tuple(args.fixes.split(",")) if args.fixes else FIX_NAMES
     for fix in fixes:
-        _check_choice("fixes", fix, FIX_NAMES)
+        check_choice("fixes", fix, FIX_NAMES)
     path = Path(args.json) if args.json else None
     if path is not None and path.is_dir():
         raise ValueError(f"json={str(path)!r} is a folder; give the path of a file to write")
@@ -111,10 +111,6 @@ def to_json(metrics: dict) -> str:
     return json.dumps(clean, indent=2, allow_nan=False) + "\n"
 
 
-# TrainConfig fields that `train` takes from the command line (option --z-dim for field z_dim, and so on).
-TRAIN_FIELDS = ("target", "loss", "seed", "z_dim", "hidden", "depth", "batch_size", "lr_d", "lr_g", "beta1", "beta2",
-                "d_steps", "regularizer", "reg_weight", "device", "clip", "spectral_norm", "feature_matching",
-                "label_smoothing", "instance_noise", "noise_anneal", "ema", "pack", "lr_decay")
 COMPARE_STEPS = {"ring8": 4000, "grid25": 8000}  # compare's default steps: what the best fix needs (lesson 08)
 
 
@@ -123,34 +119,26 @@ def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_train_arguments(t: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
-    t.add_argument("--target", default=d.target, help=f"one of: {', '.join(TARGET_NAMES)}")
-    t.add_argument("--loss", default=d.loss, help=f"one of: {', '.join(LOSS_NAMES)}")
+    """--steps and --out, then one option per field of TrainConfig, with the field's default, help and limits."""
     t.add_argument("--steps", type=int, default=2000, help="training steps (one G update each)")
-    t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--out", default="runs/latest", help="folder for samples.png, metrics.json, checkpoint.pt")
-    t.add_argument("--z-dim", type=int, default=d.z_dim)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--lr-d", type=float, default=d.lr_d)
-    t.add_argument("--lr-g", type=float, default=d.lr_g)
-    t.add_argument("--d-steps", type=int, default=d.d_steps)
-    t.add_argument("--regularizer", default=d.regularizer, help=f"one of: {', '.join(REGULARIZER_NAMES)}")
-    t.add_argument("--reg-weight", type=float, default=d.reg_weight)
-    t.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
-    t.add_argument("--hidden", type=int, default=d.hidden, help="width of the hidden layers of G and D")
-    t.add_argument("--depth", type=int, default=d.depth, help="hidden layers of G and of D")
-    t.add_argument("--beta1", type=float, default=d.beta1)
-    t.add_argument("--beta2", type=float, default=d.beta2)
-    fixes = t.add_argument_group("stability fixes (lesson 08); each is off by default")
-    fixes.add_argument("--clip", type=float, default=d.clip, help="WGAN weight clipping bound c (0.01 is usual)")
-    fixes.add_argument("--spectral-norm", action="store_true", help="spectral normalization of D's layers")
-    fixes.add_argument("--feature-matching", type=float, default=d.feature_matching, help="weight of G's feature matching")
-    fixes.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="one-sided: real target 1 - s")
-    fixes.add_argument("--instance-noise", type=float, default=d.instance_noise, help="std of noise on D's inputs")
-    fixes.add_argument("--noise-anneal", type=int, default=d.noise_anneal, help="steps to anneal instance noise to 0")
-    fixes.add_argument("--ema", type=float, default=d.ema, help="beta of the EMA of G (0.999 is usual); samples from it")
-    fixes.add_argument("--pack", type=int, default=d.pack, help="PacGAN: D judges this many samples at once")
-    fixes.add_argument("--lr-decay", type=float, default=d.lr_decay, help="last fraction of the run with decaying lr")
+    for field in dataclasses.fields(TrainConfig):
+        add_field_option(t, field)
+
+
+def add_field_option(parser: argparse.ArgumentParser, field: dataclasses.Field) -> None:
+    """The option --name-with-dashes for a configuration field: a flag for a bool, else a value of the field's type,
+    checked by the configuration itself (so that a bad value gets its message naming the field)."""
+    m, option = field.metadata, "--" + field.name.replace("_", "-")
+    if field.type == "bool":
+        parser.add_argument(option, action="store_true", help=m["help"])
+        return
+    if m["choices"] is not None:
+        allowed = "one of: " + ", ".join(m["choices"])
+    else:
+        allowed = f"{'[' if m['include_low'] else '('}{m['low']:g}, {m['high']:g}]"
+    parser.add_argument(option, type={"int": int, "float": float, "str": str}[field.type], default=field.default,
+                        help=f"{m['help']} ({allowed}; default {field.default})")
 
 
 def add_compare_arguments(c: argparse.ArgumentParser) -> None:
@@ -164,6 +152,36 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--verbose", action="store_true", help="print each row to stderr as soon as it is measured")
     c.add_argument("--jobs", type=int, default=1, help="runs trained at once, one core each (default 1)")
     c.add_argument("--fixes", default="", help=f"comma-separated subset of: {', '.join(FIX_NAMES)} (default: all)")
+
+
+def add_evaluate_arguments(e: argparse.ArgumentParser) -> None:
+    """A checkpoint with "generator" weights and an "arch" entry (models.ARCHS), and how to score it."""
+    from .models import ARCH_HELP
+
+    e.description = ("Every image metric of a saved generator, beside the same metric for two sets of real images. "
+                     + ARCH_HELP)
+    e.add_argument("checkpoint", help="a checkpoint with 'generator' weights and an 'arch' entry")
+    e.add_argument("--samples", type=int, default=1000, help="generated (and real) images per metric (default 1000)")
+    e.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    e.add_argument("--seed", type=int, default=0, help="seeds the noise and the choice of real images")
+
+
+def evaluate(args: argparse.Namespace) -> str:
+    """Evaluate a checkpoint's generator, write --json if asked, and return the table to print."""
+    from . import classifier
+    from .checkpoints import load_generator
+    from .files import atomic_write
+    from .image_metrics import evaluate_images, format_metrics
+
+    check_int("samples", args.samples, 10, 5000)
+    generator = load_generator(args.checkpoint)
+    result = evaluate_images(generator, n=args.samples, classifier=classifier.load_classifier(verbose=False),
+                             seed=args.seed)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(args.json, "w") as f:
+            f.write(json.dumps({"checkpoint": str(args.checkpoint), **result}, indent=2) + "\n")
+    return format_metrics(result)
 
 
 def run_compare(args: argparse.Namespace) -> None:
@@ -180,26 +198,26 @@ COMMANDS = {
               lambda args: print(to_json(train(args)), end="")),
     "compare": ("every stability fix on ring8 or grid25 over seeds: a table and JSON", add_compare_arguments,
                 run_compare),
+    "evaluate": ("image metrics of a saved MNIST generator, beside real vs real", add_evaluate_arguments,
+                 lambda args: print(evaluate(args))),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command in COMMANDS."""
     parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
         add_arguments(sub.add_parser(name, help=help_text))
-    evaluate.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the command; a bad value exits with status 2 and a message naming it."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "evaluate":
-            print(evaluate.run(args))
-        else:
-            COMMANDS[args.command][2](args)
+        COMMANDS[args.command][2](args)
     except ValueError as error:
         parser.error(str(error))  # exit status 2 with the message that names the parameter
     return 0

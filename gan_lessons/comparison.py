@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-from .config import LIMITS, TrainConfig, check_int, replace, seed_everything
+from .config import MAX_STEPS, TrainConfig, check_int, replace, seed_everything
 from .fixes import LinearDecay
 from .metrics import EVAL_SAMPLES, evaluate_2d
 from .training import make_2d_trainer
@@ -89,8 +89,8 @@ def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NA
     `jobs` > 1 trains that many runs at once in worker processes of one torch thread each; each run is
     seeded, so the modes, hq and rkl do not depend on `jobs` (its seconds do: each run has one core).
     """
-    check_int("steps", steps, 1, LIMITS["steps"])
-    check_int("seeds", seeds, 1, LIMITS["seeds"])
+    check_int("steps", steps, 1, MAX_STEPS)
+    check_int("seeds", seeds, 1, 100)
     check_int("jobs", jobs, 1, 64)
     configs = {fix: [fix_config(fix, target, steps, seed) for seed in range(seeds)] for fix in fixes}
     if jobs == 1:

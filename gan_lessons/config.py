@@ -1,6 +1,9 @@
-"""One place for settings: the training configuration, the device, seeds and fast mode.
+"""One place for settings: the configurations of a training, the device, seeds and fast mode.
 
-Everything else in the package takes its device from its inputs; only `get_device` decides it.
+A configuration is a frozen dataclass; each field is declared once, with its default, what it means, and the
+values it may take (`setting`). From that one declaration come the checks (`validate`), the limits (`LIMITS`)
+and the command line's options (cli.py). Everything else in the package takes its device from its inputs;
+only `get_device` decides it.
 """
 from __future__ import annotations
 
@@ -13,48 +16,101 @@ import numpy as np
 import torch
 
 LOSS_NAMES = ("minimax", "nonsaturating", "lsgan", "wgan", "hinge")
+BCE_LOSSES = ("minimax", "nonsaturating")  # D's output is a logit of P(real): labels that can be smoothed
 TARGET_NAMES = ("ring8", "grid25", "spiral", "moons")
 REGULARIZER_NAMES = ("none", "gp", "r1", "r2")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+AMP_NAMES = ("auto", "bf16", "none")  # "auto": bfloat16 autocast on a CUDA GPU that supports it, else none
+MAX_STEPS = 10**9  # the most steps one `run` may be asked for
+# What changing a field means for a trainer that is already built (GANTrainer.configure):
+KNOB = "knob"  # used by the next step: learning rates, the loss pair, the regularizer, ...
+MODEL = "model"  # the networks' shapes: a new generator (replace_generator) or a new trainer
+DATA = "data"  # where real batches come from: a new sampler (replace_data)
+RUN = "run"  # read once, when the run is built (seed, device, a schedule)
+
+
+def setting(default, help: str, *, kind: str = KNOB, choices: tuple | None = None, low: float | None = None,
+            high: float | None = None, include_low: bool = True) -> dataclasses.Field:
+    """A configuration field: its default, its help text, and what it may be (choices, or [low, high] for a number:
+    (low, high] with include_low=False)."""
+    return dataclasses.field(default=default, metadata={"help": help, "kind": kind, "choices": choices, "low": low,
+                                                        "high": high, "include_low": include_low})
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Settings of a 2-D GAN training; change them with `dataclasses.replace(cfg, lr_d=1e-4)`."""
+class GANConfig:
+    """What the adversarial loop reads: the noise, the loss pair, both optimizers, and the fixes of lesson 08.
 
-    target: str = "ring8"  # one of TARGET_NAMES: what the generator must learn to imitate
-    loss: str = "nonsaturating"  # one of LOSS_NAMES: the (D, G) loss pair of lessons 04 and 08
-    z_dim: int = 2  # noise dimension; 2 lets us draw how G warps the noise plane
-    hidden: int = 128  # width of the two hidden layers of G and D (the lab's 2-128-128-2 MLP)
-    depth: int = 2  # hidden layers of G and of D; a deeper G bends the noise plane more sharply between modes
-    batch_size: int = 256  # real and generated samples per step; bigger batches see every mode more often
-    lr_d: float = 1e-3  # Adam learning rate of D; 1e-3 trains a small 2-D GAN in a few hundred steps
-    lr_g: float = 1e-3  # Adam learning rate of G; equal to lr_d unless you try TTUR (lesson 08)
-    beta1: float = 0.5  # Adam's momentum; 0.5 rather than 0.9, as DCGAN found, damps the game's oscillation
-    beta2: float = 0.999  # Adam's second-moment decay, the usual default
-    d_steps: int = 1  # D updates per G update (k in Goodfellow et al., 2014; WGAN uses 5)
-    regularizer: str = "r1"  # one of REGULARIZER_NAMES; a light R1 (lesson 08) stops the ring collapsing, "none" shows it (lesson 07)
-    reg_weight: float = 0.1  # weight of the regularizer: gamma for R1/R2 (0.1 here), lambda for GP (10 is usual)
-    seed: int = 0  # seeds torch, numpy and random so that a run can be repeated exactly
-    device: str = "auto"  # one of DEVICE_NAMES; "auto" picks cuda, then mps, then cpu
-    # -- stability fixes of lesson 08 (gan_lessons/fixes.py); each default leaves the fix off ---------------
-    clip: float = 0.0  # WGAN weight clipping: after each D update every weight of D is clamped to [-clip, clip] (0.01 in Arjovsky et al.); 0 = off
-    spectral_norm: bool = False  # divide each weight matrix of D by its top singular value (Miyato et al., 2018)
-    feature_matching: float = 0.0  # weight of G's feature-matching term ||E f(x) - E f(G(z))||^2 (Salimans et al., 2016); 0 = off
-    label_smoothing: float = 0.0  # one-sided: D's target for real samples is 1 - label_smoothing (0.1 is usual); BCE losses only
-    instance_noise: float = 0.0  # std of Gaussian noise added to every input of D, real and generated (Sonderby et al., 2017); 0 = off
-    noise_anneal: int = 0  # steps over which the instance noise decays linearly to 0; 0 keeps it constant
-    ema: float = 0.0  # beta of the exponential moving average of G's weights, w_ema <- beta w_ema + (1 - beta) w; 0 = off
-    pack: int = 1  # PacGAN degree m: D judges m samples concatenated (input 2m numbers); 1 = the plain D
-    lr_decay: float = 0.0  # last fraction of a `run` over which both learning rates fall linearly to 0 (a finishing polish); 0 = off
+    Change a copy with `dataclasses.replace(cfg, lr_d=1e-4)`; every value is checked when the copy is made.
+    """
+
+    z_dim: int = setting(2, "noise dimension; 2 lets us draw how G warps the noise plane", kind=MODEL, low=1,
+                         high=1024)
+    n_classes: int = setting(0, "labels y in 0..n_classes-1 beside every sample (a conditional GAN, lesson 09); "
+                                "0 = unconditional", kind=MODEL, low=0, high=1000)
+    loss: str = setting("nonsaturating", "the (D, G) loss pair of lessons 04 and 08", choices=LOSS_NAMES)
+    lr_d: float = setting(1e-3, "Adam learning rate of D; 1e-3 trains a small 2-D GAN in a few hundred steps",
+                          low=0.0, high=1.0, include_low=False)
+    lr_g: float = setting(1e-3, "Adam learning rate of G; equal to lr_d unless you try TTUR (lesson 08)", low=0.0,
+                          high=1.0, include_low=False)
+    beta1: float = setting(0.5, "Adam's momentum; 0.5 rather than 0.9, as DCGAN found, damps the game's "
+                                "oscillation", low=0.0, high=0.9999)
+    beta2: float = setting(0.999, "Adam's second-moment decay, the usual default", low=0.0, high=0.9999)
+    d_steps: int = setting(1, "D updates per G update (k in Goodfellow et al., 2014; WGAN uses 5)", low=1,
+                           high=100)
+    regularizer: str = setting("none", "penalty on D's input gradient: gp (Gulrajani et al., 2017), r1 or r2 "
+                                       "(Mescheder et al., 2018)", choices=REGULARIZER_NAMES)
+    reg_weight: float = setting(10.0, "weight of the regularizer: gamma for R1/R2, lambda for GP (10 is usual)",
+                                low=0.0, high=1e4)
+    # -- stability fixes of lesson 08 (fixes.py, penalties.py); each default leaves the fix off --------------
+    clip: float = setting(0.0, "WGAN weight clipping: after each D update every weight of D is clamped to "
+                               "[-clip, clip] (0.01 in Arjovsky et al.); 0 = off", low=0.0, high=10.0)
+    feature_matching: float = setting(0.0, "weight of G's feature-matching term ||E f(x) - E f(G(z))||^2 "
+                                           "(Salimans et al., 2016); 0 = off", low=0.0, high=1e4)
+    label_smoothing: float = setting(0.0, "one-sided: D's target for real samples is 1 - label_smoothing (0.1 is "
+                                          "usual); BCE losses only", low=0.0, high=0.5)
+    instance_noise: float = setting(0.0, "std of Gaussian noise added to every input of D, real and generated "
+                                         "(Sonderby et al., 2017); 0 = off", low=0.0, high=10.0)
+    noise_anneal: int = setting(0, "steps over which the instance noise decays linearly to 0; 0 keeps it "
+                                   "constant", low=0, high=MAX_STEPS)
+    ema: float = setting(0.0, "beta of the exponential moving average of G's weights, w_ema <- beta w_ema + "
+                              "(1 - beta) w; 0 = off", low=0.0, high=0.99999)
+    pack: int = setting(1, "PacGAN degree m: D judges m samples concatenated; 1 = the plain D", kind=MODEL, low=1,
+                        high=64)
 
     def __post_init__(self) -> None:
-        validate_config(self)
+        validate(self)
 
 
-def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name}={value!r} is not known; allowed values: {', '.join(allowed)}")
+@dataclass(frozen=True)
+class TrainConfig(GANConfig):
+    """A whole 2-D GAN run of the lab and the CLI: the loop's settings (GANConfig), the target, the MLPs, the batch,
+    the seed and the device. Change a copy with `dataclasses.replace(cfg, lr_d=1e-4)`."""
+
+    regularizer: str = setting("r1", "penalty on D's input gradient; a light R1 (lesson 08) stops the ring "
+                                     "collapsing, none shows it (lesson 07)", choices=REGULARIZER_NAMES)
+    reg_weight: float = setting(0.1, "weight of the regularizer: gamma for R1/R2 (0.1 here), lambda for GP (10 is "
+                                     "usual)", low=0.0, high=1e4)
+    target: str = setting("ring8", "what the generator must learn to imitate", kind=DATA, choices=TARGET_NAMES)
+    batch_size: int = setting(256, "real and generated samples per step; bigger batches see every mode more "
+                                   "often", kind=DATA, low=1, high=65536)
+    hidden: int = setting(128, "width of the hidden layers of G and D (the lab's 2-128-128-2 MLP)", kind=MODEL,
+                          low=1, high=4096)
+    depth: int = setting(2, "hidden layers of G and of D; a deeper G bends the noise plane more sharply between "
+                            "modes", kind=MODEL, low=1, high=8)
+    spectral_norm: bool = setting(False, "divide each weight matrix of D by its top singular value (Miyato et al., "
+                                         "2018)", kind=MODEL)
+    seed: int = setting(0, "seeds torch, numpy and random so that a run can be repeated exactly", kind=RUN, low=0,
+                        high=2**32 - 1)
+    device: str = setting("auto", "auto picks cuda, then mps, then cpu", kind=RUN, choices=DEVICE_NAMES)
+    lr_decay: float = setting(0.0, "last fraction of a run over which both learning rates fall linearly to 0 (a "
+                                   "finishing polish); 0 = off", kind=RUN, low=0.0, high=1.0)
+
+
+def check_choice(name: str, value: object, allowed: tuple) -> None:
+    """ValueError unless `value` is one of `allowed`."""
+    if isinstance(value, bool) or value not in allowed:
+        raise ValueError(f"{name}={value!r} is not known; allowed values: {', '.join(map(str, allowed))}")
 
 
 def _is_number(value: object) -> bool:
@@ -76,63 +132,57 @@ def check_float(name: str, value: object, low: float, high: float, include_low: 
         raise ValueError(f"{name}={value!r} is not allowed; it must be a number in {bracket}{low:g}, {high:g}]")
 
 
-def _check_positive(name: str, value: object, kind: type) -> None:
-    """A positive integer (kind=int) or a positive finite number (kind=float)."""
-    if kind is int:
-        check_int(name, value, 1, LIMITS.get(name, 10**9))
+def check_field(field: dataclasses.Field, value: object) -> None:
+    """ValueError unless `value` is one that the configuration field allows."""
+    m = field.metadata
+    if m["choices"] is not None:
+        check_choice(field.name, value, m["choices"])
+    elif field.type == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{field.name}={value!r} is not allowed; it must be True or False")
+    elif field.type == "int":
+        check_int(field.name, value, m["low"], m["high"])
     else:
-        check_float(name, value, 0.0, LIMITS.get(name, 1e300))
+        check_float(field.name, value, m["low"], m["high"], include_low=m["include_low"])
 
 
-# Upper bounds that keep a run on a laptop; a value beyond them is almost surely a typo.
-LIMITS = {"z_dim": 1024, "hidden": 4096, "batch_size": 65536, "d_steps": 100, "depth": 8, "lr_d": 1.0, "lr_g": 1.0,
-          "reg_weight": 1e4, "seed": 2**32 - 1, "n_steps": 10**9, "steps": 10**9,
-          "clip": 10.0, "feature_matching": 1e4, "label_smoothing": 0.5, "instance_noise": 10.0, "noise_anneal": 10**9,
-          "ema": 0.99999, "pack": 64, "lr_decay": 1.0, "seeds": 100}
-BCE_LOSSES = ("minimax", "nonsaturating")  # the losses whose D has real/fake labels that can be smoothed
-
-
-def validate_config(cfg: TrainConfig) -> None:
-    """Raise ValueError naming the first bad field, its value and what is allowed."""
-    _check_choice("target", cfg.target, TARGET_NAMES)
-    _check_choice("loss", cfg.loss, LOSS_NAMES)
-    _check_choice("regularizer", cfg.regularizer, REGULARIZER_NAMES)
-    _check_choice("device", cfg.device, DEVICE_NAMES)
-    for name in ("z_dim", "hidden", "depth", "batch_size", "d_steps"):
-        check_int(name, getattr(cfg, name), 1, LIMITS[name])
-    for name in ("lr_d", "lr_g"):
-        check_float(name, getattr(cfg, name), 0.0, LIMITS[name])
-    for name in ("beta1", "beta2"):
-        check_float(name, getattr(cfg, name), 0.0, 0.9999, include_low=True)
-    check_float("reg_weight", cfg.reg_weight, 0.0, LIMITS["reg_weight"], include_low=True)
-    check_int("seed", cfg.seed, 0, LIMITS["seed"])
-    validate_fixes(cfg)
-
-
-def validate_fixes(cfg: TrainConfig) -> None:
-    """The fields of lesson 08's fixes: ranges, then the combinations that have no meaning."""
-    for name in ("clip", "feature_matching", "label_smoothing", "instance_noise", "ema", "lr_decay"):
-        check_float(name, getattr(cfg, name), 0.0, LIMITS[name], include_low=True)
-    check_int("noise_anneal", cfg.noise_anneal, 0, LIMITS["noise_anneal"])
-    check_int("pack", cfg.pack, 1, LIMITS["pack"])
-    if not isinstance(cfg.spectral_norm, bool):
-        raise ValueError(f"spectral_norm={cfg.spectral_norm!r} is not allowed; it must be True or False")
+def validate(cfg: GANConfig) -> None:
+    """Raise ValueError naming the first bad field, its value and what is allowed; then the combinations that have
+    no meaning."""
+    for field in dataclasses.fields(cfg):
+        check_field(field, getattr(cfg, field.name))
     if cfg.label_smoothing > 0 and cfg.loss not in BCE_LOSSES:
         raise ValueError(f"label_smoothing={cfg.label_smoothing!r} is not allowed with loss={cfg.loss!r}; "
                          f"smoothing needs a loss with labels: {', '.join(BCE_LOSSES)} (or label_smoothing=0)")
-    if cfg.batch_size % cfg.pack:
+    if getattr(cfg, "batch_size", 0) % cfg.pack:
         raise ValueError(f"pack={cfg.pack!r} is not allowed with batch_size={cfg.batch_size}; "
                          f"the batch must split into packs: batch_size must be a multiple of pack")
+    if cfg.n_classes and (cfg.pack > 1 or cfg.feature_matching > 0):
+        raise ValueError(f"n_classes={cfg.n_classes} (a conditional GAN) is not allowed with pack={cfg.pack} or "
+                         f"feature_matching={cfg.feature_matching}; use pack=1 and feature_matching=0")
 
 
-def replace(cfg: TrainConfig, **changes: object) -> TrainConfig:
-    """`dataclasses.replace` that validates the new values (it runs __post_init__)."""
+def fields_of_kind(cfg_type: type, kind: str) -> tuple[str, ...]:
+    """The names of the fields of a configuration class that are of `kind` (KNOB, MODEL, DATA or RUN)."""
+    return tuple(f.name for f in dataclasses.fields(cfg_type) if f.metadata["kind"] == kind)
+
+
+# Upper bounds of the 2-D run's numeric fields, by field name: a value beyond them is almost surely a typo.
+LIMITS = {f.name: f.metadata["high"] for f in dataclasses.fields(TrainConfig) if f.metadata["high"] is not None}
+
+
+def replace(cfg: GANConfig, **changes: object) -> GANConfig:
+    """`dataclasses.replace` that validates the new values (it runs __post_init__); an unknown name is a ValueError."""
+    names = {f.name for f in dataclasses.fields(cfg)}
+    unknown = [name for name in changes if name not in names]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a setting of {type(cfg).__name__}; allowed: {', '.join(names)}")
     return dataclasses.replace(cfg, **changes)
 
 
 def get_device(name: str = "auto") -> torch.device:
     """The device to train on: "auto" picks CUDA, then Apple's MPS, then the CPU."""
-    _check_choice("device", name, DEVICE_NAMES)
+    check_choice("device", name, DEVICE_NAMES)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -160,5 +210,5 @@ def fast_mode() -> bool:
 def steps(full: int, fast: int) -> int:
     """The number of steps (or epochs, samples...) to use: `full` for a lesson, `fast` under tests."""
     for name, value in (("full", full), ("fast", fast)):
-        check_int(name, value, 1, 10**9)
+        check_int(name, value, 1, MAX_STEPS)
     return fast if fast_mode() else full

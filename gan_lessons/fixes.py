@@ -10,13 +10,21 @@ keep a copy of G.
 - `EMA`: an exponential moving average of G's weights, $w_{ema} \leftarrow \beta w_{ema} + (1-\beta) w$
   (Yazıcı et al., 2019); the average sits near the centre of G's late oscillation, where samples are sharper.
 - `top_singular_value`: the power iteration that spectral normalization runs (Miyato et al., 2018).
+- `LinearDecay`: a finishing schedule of both learning rates.
+
+The trainer builds what it needs once from its configuration: `DInput` (what D is shown) and `weight_constraint`
+(what happens to D's weights after its update), so that its steps hold no branches on settings.
 """
 from __future__ import annotations
 
 import copy
+import functools
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
+
+from .models import generate
 
 
 @torch.no_grad()
@@ -38,11 +46,37 @@ def annealed_sigma(sigma: float, step: int, anneal_steps: int) -> float:
     return sigma * max(0.0, 1.0 - step / anneal_steps)
 
 
+def no_constraint(model: nn.Module) -> None:
+    """Leave D's weights as its optimizer left them."""
+
+
+def weight_constraint(clip: float) -> Callable[[nn.Module], None]:
+    """What D's weights undergo after each update: clamping into [-clip, clip] for clip > 0, else nothing."""
+    return functools.partial(clip_weights, c=clip) if clip > 0 else no_constraint
+
+
 def pack(x: Tensor, m: int) -> Tensor:
     """PacGAN's packing: (N, d) -> (N/m, m*d); row j holds samples j*m, ..., j*m + m - 1 side by side."""
     if len(x) % m:
         raise ValueError(f"pack={m} does not divide the batch of {len(x)} samples; use a batch that is a multiple of pack")
     return x.flatten(1).reshape(len(x) // m, -1)
+
+
+class DInput:
+    r"""What D is shown, chosen once from the settings: $x + \sigma_t\epsilon$ (instance noise, annealed by step;
+    none while $\sigma_t = 0$), then packed m samples to a row (PacGAN, m > 1). With both off, x itself."""
+
+    def __init__(self, instance_noise: float = 0.0, noise_anneal: int = 0, pack: int = 1):
+        self.sigma, self.anneal, self.m = instance_noise, noise_anneal, pack
+
+    def __call__(self, x: Tensor, step: int) -> Tensor:
+        sigma = annealed_sigma(self.sigma, step, self.anneal)
+        if sigma > 0:  # sigma_t reaches 0 at the end of the annealing: no noise, and no random numbers drawn
+            x = add_instance_noise(x, sigma)
+        return pack(x, self.m) if self.m > 1 else x
+
+    def __repr__(self) -> str:
+        return f"DInput(instance_noise={self.sigma:g}, noise_anneal={self.anneal}, pack={self.m})"
 
 
 class EMA:
@@ -60,28 +94,24 @@ class EMA:
 
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
+        """One step of the average towards `generator`'s weights; its buffers are copied."""
         for w_ema, w in zip(self.generator.parameters(), generator.parameters()):
             w_ema.mul_(self.beta).add_(w, alpha=1.0 - self.beta)
         for b_ema, b in zip(self.generator.buffers(), generator.buffers()):
             b_ema.copy_(b)
         self.updates += 1
 
-    @torch.no_grad()
     def sample(self, n: int, z_dim: int | None = None) -> Tensor:
         """n samples of the averaged generator, on the CPU; z ~ N(0, I) of G's noise dimension."""
         G = self.generator
-        z_dim = z_dim or G.z_dim
-        device = next(G.parameters()).device
-        was_training = G.training
-        G.eval()
-        x = G(torch.randn(n, z_dim, device=device)).cpu()
-        G.train(was_training)
-        return x
+        return generate(G, torch.randn(n, z_dim or G.z_dim, device=next(G.parameters()).device))
 
     def state_dict(self) -> dict:
+        """beta, the number of updates and the averaged weights."""
         return {"beta": self.beta, "updates": self.updates, "generator": self.generator.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned."""
         self.beta, self.updates = float(state["beta"]), int(state["updates"])
         self.generator.load_state_dict(state["generator"])
 
@@ -106,16 +136,20 @@ def linear_weights(model: nn.Module) -> list[Tensor]:
 class LinearDecay:
     r"""A callback `(step, metrics)` that lowers both learning rates linearly to 0 over the last `fraction` of a run
     of `n_steps`: $\eta_t = \eta_0 \min(1, (n - t)/(f n))$. Late, small steps let G settle on the modes instead of
-    jittering around them by a few $\sigma$."""
+    jittering around them by a few $\sigma$. It sets the optimizers' rates; the trainer's configuration keeps $\eta_0$."""
 
     def __init__(self, trainer, n_steps: int, fraction: float):
-        self.trainer, self.n_steps, self.fraction = trainer, n_steps, fraction
-        self.lr_d, self.lr_g, self.start = trainer.lr_d, trainer.lr_g, trainer.step_count
+        self.optimizers = (trainer.opt_d, trainer.opt_g)
+        self.n_steps, self.fraction = n_steps, fraction
+        self.lrs, self.start = (trainer.lr_d, trainer.lr_g), trainer.step_count
 
     def factor(self, step: int) -> float:
+        r"""$\min(1, (n - t)/(f n))$, kept above 0.001 so that the last steps still move."""
         left = self.n_steps - (step - self.start)
         return min(1.0, max(left, 1e-3 * self.fraction * self.n_steps) / (self.fraction * self.n_steps))
 
     def __call__(self, step: int, metrics: dict) -> None:
         f = self.factor(step)
-        self.trainer.lr_d, self.trainer.lr_g = self.lr_d * f, self.lr_g * f
+        for optimizer, lr in zip(self.optimizers, self.lrs):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * f

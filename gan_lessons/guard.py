@@ -40,13 +40,15 @@ class Snapshot:
 
     @classmethod
     def take(cls, trainer) -> "Snapshot":
+        """Deep copies of the state of the trainer's models, optimizers and EMA, with its step."""
         parts = {"generator": trainer.generator, "discriminator": trainer.discriminator,
                  "opt_g": trainer.opt_g, "opt_d": trainer.opt_d}
-        if getattr(trainer, "ema", None) is not None:
+        if trainer.ema is not None:
             parts["ema"] = trainer.ema
         return cls(trainer.step_count, {name: copy.deepcopy(part.state_dict()) for name, part in parts.items()})
 
     def restore(self, trainer) -> None:
+        """Put the copies back into the trainer and forget the history after the snapshot's step."""
         for name, state in self.state.items():
             part = trainer.ema if name == "ema" else getattr(trainer, name)
             part.load_state_dict(copy.deepcopy(state))
@@ -56,8 +58,9 @@ class Snapshot:
 
 def likely_cause(trainer) -> str:
     """A short diagnosis from the trainer's settings, most specific first."""
-    loss = getattr(trainer.loss, "name", "")
-    constrained = trainer.regularizer != "none" or getattr(trainer, "clip", 0) or _spectral(trainer.discriminator)
+    cfg = trainer.config
+    loss = cfg.loss
+    constrained = cfg.regularizer != "none" or cfg.clip > 0 or _spectral(trainer.discriminator)
     if loss == "wgan" and not constrained:
         return ("the WGAN critic is unconstrained (no weight clipping, gradient penalty or spectral norm), so its "
                 "scores grow without bound; add one of them (lesson 08)")
@@ -74,6 +77,7 @@ def _spectral(model: nn.Module) -> bool:
 
 
 def diverged_message(step: int, metrics: dict, restored_step: int, cause: str) -> str:
+    """What went wrong at `step`, the likely cause, and what the trainer did about it."""
     bad = [f"{k}={v}" for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
     what = f"the loss became non-finite ({', '.join(bad)})" if bad else "a weight became non-finite"
     return (f"training diverged at step {step}: {what}. Likely cause: {cause}. "

@@ -1,4 +1,4 @@
-r"""How good are generated digits? Metrics that look through the package's own MNIST classifier (lesson 10).
+r"""How good are generated digits? Metrics that look through the package's own MNIST classifier (lessons 06, 10).
 
 Every metric is computed on n generated images against n real ones, and reported beside the same metric for
 two disjoint sets of n real images ("real vs real"): the value a perfect generator would get *at this sample
@@ -14,16 +14,24 @@ sets), so numbers are only comparable at the same n, and never with published In
   features reaching their k-th nearest real neighbour; precision is the fraction of generated samples inside it,
   recall the fraction of real samples inside the generated manifold built the same way;
 - class coverage, class KL and mean confidence from the classifier's predictions.
+
+Lesson 06's criterion of "recognizable digits" (`digit_scores`, `recognizable`) and its stopwatch (`DigitClock`)
+are built from the same predictions.
 """
 from __future__ import annotations
 
 import math
+import time
+from collections import Counter
 from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
 from .classifier import MNISTClassifier, classifier_accuracy, features, load_classifier, predict_proba
+from .config import check_float, check_int
+from .latent import LabelledNoise, Noise
+from .models import generate
 
 METRICS = ("classifier_score", "frechet_distance", "precision", "recall", "class_coverage", "class_kl",
            "confidence")
@@ -135,17 +143,10 @@ def draw_samples(source: Tensor | nn.Module | Callable[[int], Tensor], n: int) -
             raise ValueError(f"samples: {len(source)} images given, n={n} needed; pass more or lower n")
         return source[:n]
     if isinstance(source, nn.Module):
-        from .conditional import sample_conditional
-
-        if hasattr(source, "n_classes"):
-            return sample_conditional(source, n, source.z_dim, source.n_classes)
-        device = next(source.parameters()).device
-        with torch.no_grad():
-            was_training = source.training
-            source.eval()  # batch-norm generators sample with their running statistics
-            x = source(torch.randn(n, source.z_dim, device=device)).cpu()
-            source.train(was_training)
-        return x
+        n_classes = getattr(source, "n_classes", 0)
+        latent = LabelledNoise(source.z_dim, n_classes) if n_classes else Noise(source.z_dim)
+        z, y = latent.for_samples(n, next(source.parameters()).device)
+        return generate(source, z, *y)
     if callable(source):
         return source(n)
     raise ValueError(f"generator_or_samples={type(source).__name__} is not allowed; pass images (N, 1, 28, 28), "
@@ -187,3 +188,82 @@ def format_metrics(result: dict) -> str:
 def requested_digit_accuracy(clf: nn.Module, images: Tensor, labels: Tensor) -> float:
     """The share of images G(z, y) that the classifier reads as the requested digit y."""
     return (predict_proba(clf, images).argmax(1) == labels.cpu()).double().mean().item()
+
+
+# -- when are the samples digits? -------------------------------------------------------------------
+CLASSES_NEEDED, MIN_CONFIDENCE, MAX_KL = 10, 0.9, 0.05  # the criterion of "recognizable digits"
+
+
+def digit_scores(probs: Tensor) -> dict[str, float]:
+    r"""From a classifier's p(y | x) (N, 10) of generated images: classes present (argmax), mean confidence
+    $\frac1N \sum_i \max_y p(y | x_i)$, and $KL(h \,\|\, U) = \sum_y h_y \log(10 h_y)$ of the class histogram h."""
+    return {"classes": int((class_histogram(probs) > 0).sum()), "confidence": confidence(probs),
+            "kl": class_kl(probs)}
+
+
+def unsure_masks(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> tuple[Tensor, Tensor]:
+    """Two boolean masks (N,) over p(y | x) (N, 10): the samples whose top class has p < `unsure_below`, and those
+    of them whose two top classes together hold at least `pair_mass` (an image halfway between two digits)."""
+    check_float("unsure_below", unsure_below, 0.0, 1.0)
+    check_float("pair_mass", pair_mass, 0.0, 1.0)
+    top = probs.topk(2, dim=1).values
+    unsure = top[:, 0] < unsure_below
+    return unsure, unsure & (top.sum(dim=1) >= pair_mass)
+
+
+def undecided(probs: Tensor, unsure_below: float = 0.8, pair_mass: float = 0.9) -> dict:
+    """Where the missing confidence goes (see `unsure_masks`): `unsure` is the fraction of the samples the classifier
+    is unsure of, `between_two` the fraction of those between two digits (a 4 that is also a 9), and `pairs` counts
+    those by class pair, commonest first."""
+    unsure, between = unsure_masks(probs, unsure_below, pair_mass)
+    pairs = Counter(f"{a}|{b}" for a, b in probs.topk(2, dim=1).indices[between].sort(dim=1).values.tolist())
+    n_unsure = int(unsure.sum())
+    return {"unsure": n_unsure / len(probs), "between_two": int(between.sum()) / max(n_unsure, 1),
+            "pairs": dict(pairs.most_common())}
+
+
+def recognizable(scores: dict[str, float]) -> bool:
+    """All 10 classes present, mean confidence >= 0.9 and the class histogram within KL 0.05 of uniform."""
+    return (scores["classes"] >= CLASSES_NEEDED and scores["confidence"] >= MIN_CONFIDENCE
+            and scores["kl"] < MAX_KL)
+
+
+class DigitClock:
+    """A callback that measures training time and, every `every` seconds of it, scores `n` samples of G
+    (fixed noise, G in eval mode) with the classifier. The time spent scoring is not counted.
+
+    `reached` is the training time (seconds) of the first evaluation that met `recognizable`, or None.
+    """
+
+    def __init__(self, trainer, classifier: nn.Module, every: float = 5.0, n: int = 1000, seed: int = 1):
+        check_float("every", every, 0.0, 1e6)
+        check_int("n", n, 10, 10**6)
+        self.trainer, self.classifier, self.every = trainer, classifier, every
+        self.z = torch.randn(n, trainer.z_dim, generator=torch.Generator().manual_seed(seed))
+        self.seconds, self.reached, self.log = 0.0, None, []
+        self._last, self._next = time.perf_counter(), every
+
+    def start(self) -> None:
+        """Restart the stopwatch now (call before training, after any set-up)."""
+        self._last = time.perf_counter()
+
+    def __call__(self, step: int, metrics: dict | None = None) -> None:
+        """Add the time since the last call; score G when `every` more seconds of training have passed."""
+        now = time.perf_counter()
+        self.seconds += now - self._last
+        if self.seconds >= self._next:
+            self.evaluate(step)
+            self._next = self.seconds + self.every
+        self._last = time.perf_counter()  # the evaluation's own time is left out
+
+    def evaluate(self, step: int) -> dict:
+        """Score G's images now; log the scores and note the first time they are recognizable."""
+        scores = {"step": step, "seconds": self.seconds, **digit_scores(predict_proba(self.classifier, self.images()))}
+        self.log.append(scores)
+        if self.reached is None and recognizable(scores):
+            self.reached = self.seconds
+        return scores
+
+    def images(self) -> Tensor:
+        """G(z) for the clock's fixed z (models.generate: eval mode, float32, on the CPU)."""
+        return generate(self.trainer.generator, self.z)

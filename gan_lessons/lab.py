@@ -16,6 +16,7 @@ static viewers), the lab's output carries a still picture of the panes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 import threading
 import time
@@ -26,17 +27,20 @@ import torch
 
 from .config import LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, TrainConfig, fast_mode, replace, seed_everything
 from .data.toy import make_target
-from .lab_panes import (PANE_NAMES, Curves, Frame, LivePane, coverage_text, frame_of, png_bytes, sampler,
-                        snapshot_figure, thin_history)
-from .losses import get_loss
+from .lab_frames import Curves, Frame, frame_of, thin_history
+from .lab_panes import PANE_NAMES, LivePane, coverage_text, png_bytes, snapshot_figure
 from .models import MLPGenerator
 from .guard import DivergenceError
-from .training import GANTrainer, make_2d_trainer
+from .training import Callback, GANTrainer, make_2d_trainer
 
 BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
 USUAL_WEIGHT = {"gp": 10.0, "r1": 0.1, "r2": 0.1}  # lambda = 10 for WGAN-GP; gamma = 0.1 for R1/R2 on these targets
 Change = Callable[[], "str | None"]
 SETTINGS = ("target", "loss", "lr_d", "lr_g", "z_dim", "batch_size", "d_steps", "regularizer", "reg_weight")
+
+
+class _TrainerReplaced(Exception):
+    """Ends a trainer's run from a callback: a reset between two steps replaced that trainer."""
 
 
 class GANLab:
@@ -209,20 +213,15 @@ class GANLab:
         """Give the trainer a control's new value (on the thread that owns the trainer); the status message."""
         old, trainer = getattr(self.cfg, name), self._trainer
         self.cfg = replace(self.cfg, **{name: value})  # validated; reset() starts from these settings
-        if name in ("lr_d", "lr_g", "d_steps", "reg_weight"):
-            setattr(trainer, name, value)  # the next optimizer step uses it
-            return None if name.startswith("lr_") else f"{name}: {old} → {value}"
-        if name == "loss":
-            trainer.loss = get_loss(value)
-        elif name == "regularizer":
-            trainer.regularizer = value
-        elif name in ("target", "batch_size"):  # a new source of real batches; G and D train on
+        if name in ("target", "batch_size"):  # a new source of real batches; G and D train on
             self.target = make_target(self.cfg.target)
-            trainer.sample_real = sampler(self.target, self.cfg.batch_size, self._device)
+            trainer.replace_data(self.target.sampler(self.cfg.batch_size, self._device), **{name: value})
         elif name == "z_dim":
             trainer.replace_generator(MLPGenerator(value, (self.cfg.hidden,) * 2, 2).to(self._device), value)
             return f"noise dimension {old} → {value}: generator rebuilt (a new G, and a new Adam for it)"
-        return f"{name}: {old} → {value}"
+        else:
+            trainer.configure(**{name: value})  # the next step uses it
+        return None if name.startswith("lr_") else f"{name}: {old} → {value}"
 
     def _build(self) -> None:
         seed_everything(self.cfg.seed)
@@ -237,16 +236,32 @@ class GANLab:
 
     # -- the training thread ---------------------------------------------------------------------------------
     def _train_chunk(self, n: int) -> dict[str, float]:
-        metrics: dict[str, float] = {}
+        """n steps of the trainer's own `run`, the queued changes applied before each; the last step's metrics.
+
+        A reset applied between two steps replaces the trainer: its run ends there and the rest of the chunk
+        trains the new one (the old one must not draw from the random numbers that the reset re-seeded).
+        """
+        last: list[dict[str, float]] = [{}]  # filled by the callback after each step
         with self._trainer_lock:
-            for _ in range(n):
+            while n > 0:
                 if self._pending:
                     self._apply_pending()
-                metrics = self._trainer.step()
-                self._trainer.history(self._trainer.step_count, metrics)
-                self.curves(self._trainer.step_count, metrics)
+                trainer, start = self._trainer, self._trainer.step_count
+                with contextlib.suppress(_TrainerReplaced):
+                    trainer.run(n, (self.curves, self._after_step(trainer, last)), progress=False)
+                n -= trainer.step_count - start
             thin_history(self._trainer.history)
-        return metrics
+        return last[0]
+
+    def _after_step(self, trainer: GANTrainer, last: list[dict[str, float]]) -> Callback:
+        """The callback that keeps a step's metrics in last[0], then applies the changes queued during it."""
+        def callback(step: int, metrics: dict[str, float]) -> None:
+            last[0] = metrics
+            if self._pending:
+                self._apply_pending()
+            if self._trainer is not trainer:
+                raise _TrainerReplaced
+        return callback
 
     def _train_loop(self) -> None:
         previous = torch.get_num_threads()

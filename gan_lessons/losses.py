@@ -6,13 +6,14 @@ $-\log \sigma(t) = \mathrm{softplus}(-t)$ and $-\log(1 - \sigma(t)) = \mathrm{so
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
 import torch.nn.functional as F
 from torch import Tensor
 
-from .config import LOSS_NAMES, _check_choice
+from .config import LOSS_NAMES, check_choice, check_float
 
 
 def d_loss_standard(d_real: Tensor, d_fake: Tensor) -> Tensor:
@@ -86,8 +87,11 @@ def d_loss_smoothed(d_real: Tensor, d_fake: Tensor, smoothing: float) -> Tensor:
 def feature_matching_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
     r"""Feature matching (Salimans et al., 2016): $\lVert E_x f(x) - E_z f(G(z)) \rVert_2^2$, with $f$ D's last hidden layer.
 
-    `f_real`, `f_fake`: (N, features). G matches the mean activations of real data instead of fooling D directly.
+    `f_real`, `f_fake`: (N, k) and (M, k). G matches the mean activations of real data instead of fooling D
+    directly; in a GAN, pass `f_real` without gradients.
     """
+    if f_real.dim() != 2 or f_fake.dim() != 2 or f_real.shape[1] != f_fake.shape[1]:
+        raise ValueError(f"features must have shapes (N, k) and (M, k); got {tuple(f_real.shape)} and {tuple(f_fake.shape)}")
     return (f_real.mean(dim=0) - f_fake.mean(dim=0)).pow(2).sum()
 
 
@@ -111,5 +115,19 @@ LOSSES: dict[str, GANLoss] = {
 
 def get_loss(name: str) -> GANLoss:
     """The (D, G) loss pair by name; ValueError lists the known names."""
-    _check_choice("loss", name, LOSS_NAMES)
+    check_choice("loss", name, LOSS_NAMES)
     return LOSSES[name]
+
+
+def smoothed(loss: GANLoss, smoothing: float) -> GANLoss:
+    """The pair with D's loss replaced by one-sided label smoothing (`d_loss_smoothed`); G's loss is unchanged.
+
+    Only the BCE pairs have labels to smooth (config.BCE_LOSSES); smoothing 0 returns `loss` itself.
+    """
+    check_float("label_smoothing", smoothing, 0.0, 0.5, include_low=True)
+    if smoothing == 0:
+        return loss
+    if loss.d is not d_loss_standard:
+        raise ValueError(f"label_smoothing={smoothing!r} is not allowed with loss={loss.name!r}; smoothing needs a "
+                         "loss with labels (minimax or nonsaturating)")
+    return GANLoss(loss.name, functools.partial(d_loss_smoothed, smoothing=smoothing), loss.g)

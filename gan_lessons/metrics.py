@@ -44,5 +44,3 @@ def evaluate_2d(sample: Tensor, target) -> dict[str, float]:
     """mode_coverage against a `Target2D` (its centres and sigma)."""
     return mode_coverage(sample, target.centres, target.sigma)
 
-
-from .image_metrics import evaluate_images  # noqa: E402,F401  (the image metrics of lesson 10 live in image_metrics.py)

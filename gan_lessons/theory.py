@@ -206,17 +206,6 @@ def pearson_chi2(p: Density, q: Density, x: Tensor | None = None) -> float:
     return integrate(ratio, x)
 
 
-# -- feature matching (Salimans et al., 2016) -----------------------------------------------------------
-def feature_matching_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
-    r"""$\lVert E_x f(x) - E_z f(G(z)) \rVert_2^2$ from features of shape (N, k), means over the batch.
-
-    In a GAN, f is an intermediate layer of D and G minimizes this loss; pass `f_real.detach()`.
-    """
-    if f_real.dim() != 2 or f_fake.dim() != 2 or f_real.shape[1] != f_fake.shape[1]:
-        raise ValueError(f"features must have shapes (N, k) and (M, k); got {tuple(f_real.shape)} and {tuple(f_fake.shape)}")
-    return (f_real.mean(0) - f_fake.mean(0)).pow(2).sum()
-
-
 # -- a first look at Wasserstein ---------------------------------------------------------------------
 def cdf(p: Density, x: Tensor | None = None) -> Tensor:
     r"""$F(x) = \int_{-\infty}^x p(t)\,dt$ on the grid (cumulative trapezoid, starting at 0 at the grid's left end)."""

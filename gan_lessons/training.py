@@ -1,9 +1,11 @@
 """The adversarial loop: k discriminator steps, then one generator step (Goodfellow et al., 2014, Algorithm 1).
 
-The trainer knows nothing of plots or widgets: it calls callbacks `(step, metrics)` after each step.
-Learning rates, the loss pair, the regularizer and the number of D steps can be changed between steps;
-the next optimizer step uses them. For speed (the live lab trains while you watch), R1 and R2 reuse D's
-forward pass and Adam runs fused where torch can; what a step computes is Algorithm 1 all the same.
+`GANTrainer` is built from a configuration (config.GANConfig, or a TrainConfig / DCGANConfig that extends it) and
+keeps it current: `configure(lr_d=1e-4)` changes a knob between two steps, and the next step uses it. Every choice
+the configuration makes (the loss pair, the regularizer, what D is shown, the noise) becomes an object once, when
+the configuration is set, so `d_step` and `g_step` read as the algorithm does. The same trainer trains a
+conditional GAN: give it n_classes, conditional models and a sampler of (x, y) batches. It knows nothing of plots
+or widgets: it calls callbacks `(step, metrics)` after each step.
 """
 from __future__ import annotations
 
@@ -20,16 +22,18 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .checkpoints import CheckpointError, read_checkpoint, rng_state, set_rng_state, write_atomic
-from .config import REGULARIZER_NAMES, TrainConfig, _check_choice, _check_positive, get_device
+from .checkpoints import restore_trainer, trainer_state, write_atomic
+from .config import DATA, KNOB, MAX_STEPS, MODEL, GANConfig, TrainConfig, check_int, get_device, replace
 from .data.toy import Target2D, make_target
+from .fixes import EMA, DInput, weight_constraint
 from .guard import DivergenceError, Snapshot, diverged_message, finite_weights, likely_cause
-from .fixes import EMA, add_instance_noise, annealed_sigma, clip_weights, pack
-from .losses import d_loss_smoothed, feature_matching_loss, get_loss
-from .models import mlp_gan_2d
-from .penalties import penalty_term
+from .latent import LabelledNoise, Noise
+from .losses import get_loss, smoothed
+from .models import generate, mlp_gan_2d
+from .penalties import FeatureMatching, make_penalty
 
 Callback = Callable[[int, dict], None]
+Batch = Tensor | tuple[Tensor, Tensor]  # real samples x, or (x, y) for a conditional GAN
 
 
 def adam(params: Iterable[Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
@@ -42,14 +46,12 @@ def adam(params: Iterable[Tensor], lr: float, betas: tuple[float, float]) -> tor
         return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
-def half_squared_input_gradient(d_out: Tensor, x: Tensor) -> Tensor:
-    r"""$\tfrac12 E[\lVert\nabla_x D(x)\rVert^2]$ from D's outputs `d_out = D(x)`, where `x` requires grad.
-
-    The same number as `penalties.r1_penalty(D, x)` (on real x) or `r2_penalty` (on generated x), without
-    their second forward pass of D; kept in the graph (create_graph) so that D can be trained through it.
-    """
-    (grad,) = torch.autograd.grad(d_out.sum(), x, create_graph=True)
-    return 0.5 * grad.flatten(1).pow(2).sum(dim=1).mean()
+def step_forward(generator: nn.Module) -> Callable[..., Tensor]:
+    """How the steps run G: its `fast_cpu_forward` where it has one (the DCGAN G: the same numbers up to rounding,
+    faster on a CPU) and its weights are float32 on a CPU; G itself otherwise."""
+    weight = next(generator.parameters())
+    fast = getattr(generator, "fast_cpu_forward", None)
+    return fast if fast is not None and weight.device.type == "cpu" and weight.dtype == torch.float32 else generator
 
 
 class History:
@@ -60,6 +62,7 @@ class History:
         self.records: dict[str, list[float]] = {}
 
     def __call__(self, step: int, metrics: dict) -> None:
+        """Record the metrics of `step`."""
         self.steps.append(step)
         for key, value in metrics.items():
             self.records.setdefault(key, []).append(value)
@@ -86,6 +89,7 @@ class _Interrupts:
 
     @contextlib.contextmanager
     def deferred(self):
+        """Inside the block, Ctrl-C is held and raised when the outermost block ends (main thread only)."""
         if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
             yield
             return
@@ -108,8 +112,6 @@ class _Interrupts:
 
 
 _INTERRUPTS = _Interrupts()
-SETTINGS = ("d_steps", "regularizer", "reg_weight", "clip", "feature_matching", "label_smoothing",
-            "instance_noise", "noise_anneal")  # restored by `load` along with the weights
 
 
 @contextlib.contextmanager
@@ -126,147 +128,143 @@ def frozen(model: nn.Module):
 
 
 class GANTrainer:
-    """Trains `generator` against `discriminator` on batches from `sample_real()`."""
+    """Trains `generator` against `discriminator` on batches from `sample_real()`, as `config` says.
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, sample_real: Callable[[], Tensor], *,
-                 z_dim: int, loss: str = "nonsaturating", lr_d: float = 1e-3, lr_g: float = 1e-3,
-                 betas: tuple[float, float] = (0.5, 0.999), d_steps: int = 1,
-                 regularizer: str = "none", reg_weight: float = 10.0, clip: float = 0.0, feature_matching: float = 0.0,
-                 label_smoothing: float = 0.0, instance_noise: float = 0.0, noise_anneal: int = 0, ema: float = 0.0,
-                 pack: int = 1):
-        """The fixes of lesson 08 (see TrainConfig for each): all off by default, so the loop is Algorithm 1."""
+    `GANTrainer(G, D, sample_real, config)` or, for a quick experiment, keyword changes to the default GANConfig:
+    `GANTrainer(G, D, sample_real, z_dim=100, lr_d=5e-4, lr_g=5e-4)`. `trainer.config` is always the configuration
+    the next step uses.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, sample_real: Callable[[], Batch],
+                 config: GANConfig | None = None, **changes):
+        config = replace(config if config is not None else GANConfig(), **changes)  # validated
+        _check_noise_size(generator, config.z_dim)
         self.generator, self.discriminator, self.sample_real = generator, discriminator, sample_real
-        self.z_dim, self.loss = z_dim, get_loss(loss)
-        self.opt_d = adam(discriminator.parameters(), lr_d, betas)
-        self.opt_g = adam(generator.parameters(), lr_g, betas)
-        self.lr_d, self.lr_g = lr_d, lr_g  # validated by the setters below
-        self.d_steps, self.regularizer, self.reg_weight = d_steps, regularizer, reg_weight
-        self.clip, self.feature_matching, self.label_smoothing = clip, feature_matching, label_smoothing
-        self.instance_noise, self.noise_anneal, self.pack = instance_noise, noise_anneal, pack
-        self.ema = EMA(generator, ema) if ema > 0 else None  # the averaged G: sample with `trainer.ema.sample(n)`
-        self.step_count = 0
-        self.history = History()
-        self.config: TrainConfig | None = None  # what built this trainer, when a TrainConfig did; saved in checkpoints
+        self.forward_g = step_forward(generator)
+        betas = (config.beta1, config.beta2)
+        self.opt_d = adam(discriminator.parameters(), config.lr_d, betas)
+        self.opt_g = adam(generator.parameters(), config.lr_g, betas)
+        self.ema: EMA | None = None  # the averaged G when config.ema > 0: sample with `trainer.ema.sample(n)`
+        self.step_count, self.history = 0, History()
         self.guard_every = 50  # steps between two checks of every weight (and copies of the last finite ones)
         self._snapshot: Snapshot | None = None
+        self._use(config)
 
-    # -- knobs that may change between steps ------------------------------------------------------
+    # -- the configuration, and what it builds -------------------------------------------------------
     @property
-    def lr_d(self) -> float:
-        return self.opt_d.param_groups[0]["lr"]
+    def config(self) -> GANConfig:
+        """The settings the next step uses (change them with `configure`)."""
+        return self._config
 
-    @lr_d.setter
-    def lr_d(self, value: float) -> None:
-        _check_positive("lr_d", value, float)
-        for group in self.opt_d.param_groups:
-            group["lr"] = float(value)
+    def configure(self, **changes) -> GANConfig:
+        """Change knobs between two steps (learning rates, the loss, the regularizer, ...): the next step uses them.
+
+        Settings of another kind are refused with a ValueError that says what to do instead: the networks' shapes
+        (`replace_generator`, or a new trainer), the data (`replace_data`), what a run reads once (a new trainer).
+        """
+        config = replace(self._config, **changes)
+        for name in changes:
+            kind = _field_kind(config, name)
+            if kind != KNOB and getattr(config, name) != getattr(self._config, name):
+                raise ValueError(f"{name}={getattr(config, name)!r} cannot change in a trainer that is built: "
+                                 f"{_HOW_TO_CHANGE[kind]}")
+        self._use(config)
+        return config
+
+    def _use(self, config: GANConfig) -> None:
+        """Build the objects the steps use from `config`, once: no step asks which setting it has."""
+        self._config = config
+        self.loss = smoothed(get_loss(config.loss), config.label_smoothing)  # a (D, G) loss pair
+        self.penalty = make_penalty(config.regularizer, config.reg_weight)  # D's regularizer, weight included
+        self.g_term = FeatureMatching(config.feature_matching)  # G's extra term, weight included
+        self.show_d = DInput(config.instance_noise, config.noise_anneal, config.pack)  # what D is shown
+        self.constrain_d = weight_constraint(config.clip)  # after D's update
+        self.latent = LabelledNoise(config.z_dim, config.n_classes) if config.n_classes else Noise(config.z_dim)
+        for optimizer, lr in ((self.opt_d, config.lr_d), (self.opt_g, config.lr_g)):
+            for group in optimizer.param_groups:
+                group["lr"], group["betas"] = float(lr), (config.beta1, config.beta2)
+        if config.ema == 0:
+            self.ema = None
+        elif self.ema is None:
+            self.ema = EMA(self.generator, config.ema)
+        else:
+            self.ema.beta = config.ema
+
+    # The learning rates now (a schedule such as fixes.LinearDecay may lower them below the configuration's);
+    # setting one is `configure(lr_d=...)`.
+    lr_d = property(lambda self: self.opt_d.param_groups[0]["lr"], lambda self, value: self.configure(lr_d=value),
+                    doc="D's learning rate now; setting it configures lr_d")
+    lr_g = property(lambda self: self.opt_g.param_groups[0]["lr"], lambda self, value: self.configure(lr_g=value),
+                    doc="G's learning rate now; setting it configures lr_g")
 
     @property
-    def lr_g(self) -> float:
-        return self.opt_g.param_groups[0]["lr"]
+    def z_dim(self) -> int:
+        """G's noise dimension."""
+        return self._config.z_dim
 
-    @lr_g.setter
-    def lr_g(self, value: float) -> None:
-        _check_positive("lr_g", value, float)
-        for group in self.opt_g.param_groups:
-            group["lr"] = float(value)
-
-    @property
-    def d_steps(self) -> int:
-        return self._d_steps
-
-    @d_steps.setter
-    def d_steps(self, value: int) -> None:
-        _check_positive("d_steps", value, int)
-        self._d_steps = value
-
-    @property
-    def regularizer(self) -> str:
-        return self._regularizer
-
-    @regularizer.setter
-    def regularizer(self, value: str) -> None:
-        _check_choice("regularizer", value, REGULARIZER_NAMES)
-        self._regularizer = value
-
-    def noise(self, n: int, device: torch.device) -> Tensor:
-        """z ~ N(0, I), shape (n, z_dim)."""
-        return torch.randn(n, self.z_dim, device=device)
-
-    def replace_generator(self, generator: nn.Module, z_dim: int) -> None:
-        """Train a new G from here on (e.g. for another noise dimension), with a fresh Adam at the current lr_g."""
-        _check_positive("z_dim", z_dim, int)
-        lr_g, betas = self.lr_g, self.opt_g.defaults["betas"]
-        self.generator, self.z_dim = generator, z_dim
-        self.opt_g = adam(generator.parameters(), lr_g, betas)
+    def replace_generator(self, generator: nn.Module, z_dim: int | None = None) -> None:
+        """Train a new G from here on (e.g. for another noise dimension, by default `generator.z_dim`), with a fresh
+        Adam at the current lr_g and, when the configuration has one, a fresh EMA of it."""
+        config = replace(self._config, z_dim=getattr(generator, "z_dim", None) if z_dim is None else z_dim)
+        _check_noise_size(generator, config.z_dim)
+        lr_g = self.lr_g
+        self.generator, self.forward_g, self.ema = generator, step_forward(generator), None
+        self.opt_g = adam(generator.parameters(), lr_g, (config.beta1, config.beta2))
+        self._use(config)
+        self.opt_g.param_groups[0]["lr"] = lr_g
         self._snapshot = None  # the divergence guard's copy was of the old G
 
+    def replace_data(self, sample_real: Callable[[], Batch], **changes) -> None:
+        """Train on batches from a new `sample_real()` from here on; `changes` record what changed in the
+        configuration's data fields (e.g. target="grid25", batch_size=512)."""
+        config = replace(self._config, **changes)
+        wrong = [name for name in changes if _field_kind(config, name) != DATA]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not a data setting; replace_data takes: "
+                             f"{', '.join(f.name for f in _fields(config) if f.metadata['kind'] == DATA)}")
+        self.sample_real, self._config = sample_real, config
+
     # -- the algorithm ------------------------------------------------------------------------------
-    def d_step(self, x_real: Tensor) -> dict[str, float]:
+    def d_step(self, batch: Batch) -> dict[str, float]:
         """One update of D: push D(x) up on real samples and D(G(z)) down on generated ones."""
-        G, D = self.generator, self.discriminator
+        G, D, t = self.forward_g, self.discriminator, self.step_count
+        x_real, y_real = self.latent.split(batch)  # y: the labels of a conditional GAN, else ()
+        z, y_fake = self.latent(len(x_real), x_real.device)  # z ~ N(0, I)
         with torch.no_grad():
-            x_fake = G(self.noise(len(x_real), x_real.device))  # D's update must not reach G
-        if self.pack > 1 or self.instance_noise > 0:  # what D sees: noisy samples, m to a row
-            x_real, x_fake = self.d_input(x_real), self.d_input(x_fake)
-        if self.regularizer == "r1":  # R1 differentiates D(x_real) w.r.t. x_real: track it from the start
-            x_real = x_real.detach().requires_grad_(True)
-        if self.regularizer == "r2":
-            x_fake.requires_grad_(True)
-        d_real, d_fake = D(x_real), D(x_fake)
-        if self.label_smoothing > 0:  # real target 1 - s instead of 1 (BCE losses only; TrainConfig checks)
-            loss_d = d_loss_smoothed(d_real, d_fake, self.label_smoothing)
-        else:
-            loss_d = self.loss.d(d_real, d_fake)
-        total = loss_d
-        if self.regularizer != "none":
-            total = loss_d + self.reg_weight * self.penalty(x_real, x_fake, d_real, d_fake)
+            x_fake = G(z, *y_fake)  # D's update must not reach G
+        x_real, x_fake = self.penalty.track(self.show_d(x_real, t), self.show_d(x_fake, t))
+        d_real, d_fake = D(x_real, *y_real), D(x_fake, *y_fake)
+        loss_d = self.loss.d(d_real, d_fake)  # e.g. -E[log D(x)] - E[log(1 - D(G(z)))]
+        total = loss_d + self.penalty(D, x_real, x_fake, d_real, d_fake)  # + lambda GP, gamma R1, ... or + 0
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
         self.opt_d.step()
-        if self.clip > 0:  # WGAN: keep the critic's weights in [-c, c], a crude Lipschitz bound
-            clip_weights(D, self.clip)
+        self.constrain_d(D)  # WGAN's weight clipping, or nothing
         return {"loss_d": loss_d.item(), "d_real": torch.sigmoid(d_real).mean().item(),
                 "d_fake": torch.sigmoid(d_fake).mean().item()}
 
-    def d_input(self, x: Tensor) -> Tensor:
-        """What D is shown: x plus instance noise (sigma annealed by step), packed m samples to a row (PacGAN)."""
-        sigma = annealed_sigma(self.instance_noise, self.step_count, self.noise_anneal)
-        if sigma > 0:
-            x = add_instance_noise(x, sigma)
-        return pack(x, self.pack) if self.pack > 1 else x
-
-    def penalty(self, x_real: Tensor, x_fake: Tensor, d_real: Tensor, d_fake: Tensor) -> Tensor:
-        """The unweighted regularizer of penalties.py; R1 and R2 reuse D's outputs instead of a second pass."""
-        if self.regularizer == "r1":
-            return half_squared_input_gradient(d_real, x_real)
-        if self.regularizer == "r2":
-            return half_squared_input_gradient(d_fake, x_fake)
-        return penalty_term(self.regularizer, self.discriminator, x_real, x_fake)
-
     def g_step(self, n: int, device: torch.device) -> dict[str, float]:
-        """One update of G: move G(z) where D scores it as real."""
-        G, D = self.generator, self.discriminator
+        """One update of G on n fresh samples: move G(z) where D scores it as real."""
+        G, D, t = self.forward_g, self.discriminator, self.step_count
+        z, y = self.latent(n, device)
         with frozen(D):  # the gradient flows through D into G, but D's weights get none
-            x_fake = G(self.noise(n, device))
-            if self.pack > 1 or self.instance_noise > 0:
-                x_fake = self.d_input(x_fake)
-            loss_g = self.loss.g(D(x_fake))
-            if self.feature_matching > 0:  # match the mean of D's last hidden layer on real data
-                loss_g = loss_g + self.feature_matching * self.feature_matching_term(x_fake)
+            x_fake = self.show_d(G(z, *y), t)
+            loss_g = self.loss.g(D(x_fake, *y))  # e.g. -E[log D(G(z))]
+            loss_g = loss_g + self.g_term(D, x_fake, self._real_for_d)  # + feature matching, or + 0
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         if self.ema is not None:
-            self.ema.update(G)  # w_ema <- beta w_ema + (1 - beta) w
+            self.ema.update(self.generator)  # w_ema <- beta w_ema + (1 - beta) w
         return {"loss_g": loss_g.item()}
 
-    def feature_matching_term(self, x_fake: Tensor) -> Tensor:
-        """||E f(x) - E f(G(z))||^2 on D's last hidden layer f, for a fresh real batch; x_fake as D sees it."""
-        D = self.discriminator
-        with torch.no_grad():
-            f_real = D.features(self.d_input(self.sample_real()))
-        return feature_matching_loss(f_real, D.features(x_fake))
+    def _real_for_d(self) -> Tensor:
+        """A fresh real batch as D sees it (feature matching compares D's features on it)."""
+        return self.show_d(self.latent.split(self.sample_real())[0], self.step_count)
+
+    def d_input(self, x: Tensor) -> Tensor:
+        """What D is shown of samples x at this step: x, with instance noise, packed (see fixes.DInput)."""
+        return self.show_d(x, self.step_count)
 
     def step(self) -> dict[str, float]:
         """k = d_steps updates of D, then one of G against the updated D; the last D metrics and G's loss.
@@ -282,9 +280,10 @@ class GANTrainer:
                                       self.step_count, self.step_count)
             self._snapshot = Snapshot.take(self)
         with _INTERRUPTS.deferred():
-            for _ in range(self.d_steps):
-                x_real = self.sample_real()
-                metrics = self.d_step(x_real)
+            for _ in range(self._config.d_steps):
+                batch = self.sample_real()
+                metrics = self.d_step(batch)
+            x_real, _ = self.latent.split(batch)
             metrics.update(self.g_step(len(x_real), x_real.device))
             self.step_count += 1
         self._guard(metrics)
@@ -308,7 +307,7 @@ class GANTrainer:
         Interrupting (Ctrl-C, Jupyter's stop button) ends the run after the current step and its callbacks;
         a divergence raises DivergenceError with the last finite weights restored. Either way, `run` again goes on.
         """
-        _check_positive("n_steps", n_steps, int)
+        check_int("n_steps", n_steps, 1, MAX_STEPS)
         callbacks = (self.history, *callbacks)
         for _ in tqdm(range(n_steps), desc="training", disable=not progress, mininterval=0.5):
             with _INTERRUPTS.deferred():
@@ -317,29 +316,16 @@ class GANTrainer:
                     callback(self.step_count, metrics)
         return self.history
 
-    @torch.no_grad()
-    def sample(self, n: int, device: torch.device | None = None) -> Tensor:
-        """n generated samples, on the CPU, without gradients."""
-        device = device or next(self.generator.parameters()).device
-        was_training = self.generator.training
-        self.generator.eval()  # batch-norm generators use their running statistics to sample
-        x = self.generator(self.noise(n, device)).cpu()
-        self.generator.train(was_training)
-        return x
+    def sample(self, n: int | Tensor) -> Tensor:
+        """n generated samples (for a conditional GAN: n labels 0, 1, ..., or a tensor of labels), on the CPU, without
+        gradients, G in eval mode (batch norm uses its running statistics)."""
+        z, y = self.latent.for_samples(n, next(self.generator.parameters()).device)
+        return generate(self.generator, z, *y)
 
-    # -- checkpoints --------------------------------------------------------------------------------
+    # -- checkpoints (checkpoints.py) ---------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Everything a resumed training needs: models, optimizers, EMA, random states, step, settings, history."""
-        state = {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
-                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "step": self.step_count,
-                 "history": {"steps": list(self.history.steps),
-                             "records": {k: list(v) for k, v in self.history.records.items()}},
-                 "rng": rng_state(), "loss": self.loss.name, "z_dim": self.z_dim,
-                 "settings": {name: getattr(self, name) for name in SETTINGS if hasattr(self, name)},
-                 "config": dataclasses.asdict(self.config) if self.config is not None else None}
-        if getattr(self, "ema", None) is not None:
-            state["ema"] = self.ema.state_dict()
-        return state
+        """Everything a resumed training needs: models, optimizers, EMA, random states, step, configuration, history."""
+        return trainer_state(self)
 
     def save(self, path: str | os.PathLike, extra: dict | None = None) -> Path:
         """Write a checkpoint atomically (a temporary file in the same folder, then a rename); `extra` entries
@@ -352,41 +338,30 @@ class GANTrainer:
         Training then goes on exactly as if it had never stopped (bit for bit on the CPU). A checkpoint that does
         not fit this trainer raises CheckpointError and leaves the trainer as it was.
         """
-        state = read_checkpoint(path)
-        missing = [key for key in ("generator", "discriminator", "step") if key not in state]
-        if missing:
-            raise CheckpointError(f"checkpoint {path} has no {', '.join(missing)}: it was not written by trainer.save")
-        before = Snapshot.take(self)
-        try:
-            self.generator.load_state_dict(state["generator"])
-            self.discriminator.load_state_dict(state["discriminator"])
-            for name in ("opt_g", "opt_d"):
-                if name in state:
-                    getattr(self, name).load_state_dict(state[name])
-            if state.get("ema") is not None and getattr(self, "ema", None) is not None:
-                self.ema.load_state_dict(state["ema"])
-        except (RuntimeError, KeyError, ValueError, TypeError) as error:
-            before.restore(self)
-            raise CheckpointError(
-                f"checkpoint {path} does not fit this trainer ({str(error).splitlines()[0]}); build the trainer "
-                "with the settings it was saved with (its 'config' entry)") from error
-        self._restore_rest(state)
+        state = restore_trainer(self, path)
+        self._snapshot = None
         return state
 
-    def _restore_rest(self, state: dict) -> None:
-        self.step_count = state["step"]
-        history = state.get("history", {"steps": [], "records": {}})
-        self.history.steps, self.history.records = list(history["steps"]), dict(history["records"])
-        if "loss" in state:
-            self.loss = get_loss(state["loss"])
-        for name, value in state.get("settings", {}).items():
-            if hasattr(self, name):
-                setattr(self, name, value)
-        if "rng" in state:
-            set_rng_state(state["rng"])
-        elif "rng_cpu" in state:  # checkpoints of the first format
-            torch.set_rng_state(state["rng_cpu"])
-        self._snapshot = None
+
+_HOW_TO_CHANGE = {MODEL: "it sets the networks' shapes; use trainer.replace_generator(G) for a new noise dimension, "
+                         "or build a new trainer",
+                  DATA: "it sets where real batches come from; use trainer.replace_data(sample_real, ...)",
+                  "run": "it is read once, when the run is built; build a new trainer"}
+
+
+def _fields(config: GANConfig) -> tuple:
+    return dataclasses.fields(config)
+
+
+def _field_kind(config: GANConfig, name: str) -> str:
+    return next(f.metadata["kind"] for f in _fields(config) if f.name == name)
+
+
+def _check_noise_size(generator: nn.Module, z_dim: int) -> None:
+    """ValueError unless G reads noise of z_dim numbers (when it says how many it reads)."""
+    if getattr(generator, "z_dim", z_dim) != z_dim:
+        raise ValueError(f"z_dim={z_dim} does not fit the generator, which reads z_dim={generator.z_dim}; "
+                         "give the configuration the generator's noise dimension")
 
 
 def make_2d_trainer(cfg: TrainConfig) -> tuple[GANTrainer, Target2D]:
@@ -394,11 +369,5 @@ def make_2d_trainer(cfg: TrainConfig) -> tuple[GANTrainer, Target2D]:
     device = get_device(cfg.device)
     target = make_target(cfg.target)
     generator, discriminator = mlp_gan_2d(cfg.z_dim, cfg.hidden, cfg.spectral_norm, cfg.pack, cfg.depth)
-    trainer = GANTrainer(
-        generator.to(device), discriminator.to(device), lambda: target.sample(cfg.batch_size, device=device),
-        z_dim=cfg.z_dim, loss=cfg.loss, lr_d=cfg.lr_d, lr_g=cfg.lr_g, betas=(cfg.beta1, cfg.beta2),
-        d_steps=cfg.d_steps, regularizer=cfg.regularizer, reg_weight=cfg.reg_weight, clip=cfg.clip,
-        feature_matching=cfg.feature_matching, label_smoothing=cfg.label_smoothing,
-        instance_noise=cfg.instance_noise, noise_anneal=cfg.noise_anneal, ema=cfg.ema, pack=cfg.pack)
-    trainer.config = cfg
+    trainer = GANTrainer(generator.to(device), discriminator.to(device), target.sampler(cfg.batch_size, device), cfg)
     return trainer, target

@@ -1,4 +1,5 @@
 """`python -m gan_lessons compare` writes its table as JSON, refuses bad arguments, and `train` takes every fix."""
+import dataclasses
 import json
 
 import pytest
@@ -65,7 +66,7 @@ def test_compare_refuses_a_folder_as_json_path(tmp_path, capsys):
 def as_argv(cfg):
     """The train options that reproduce `cfg`."""
     argv = []
-    for field in cli.TRAIN_FIELDS:
+    for field in (f.name for f in dataclasses.fields(cfg)):
         value = getattr(cfg, field)
         if field == "spectral_norm":
             argv += ["--spectral-norm"] if value else []

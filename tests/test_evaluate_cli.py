@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gan_lessons import cli, classifier, models
-from gan_lessons.evaluate import write_checkpoint
+from gan_lessons.checkpoints import write_atomic as write_checkpoint
 from gan_lessons.image_metrics import METRICS
 from classifier_cache import needs_mnist, shared_classifier
 

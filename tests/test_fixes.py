@@ -138,5 +138,6 @@ def test_linear_decay_reaches_zero_at_the_end_of_the_run():
 
 def test_every_fix_is_off_by_default():
     trainer = trainer_for()
-    assert trainer.ema is None and trainer.pack == 1 and trainer.clip == 0 and trainer.instance_noise == 0
-    assert trainer.label_smoothing == 0 and trainer.feature_matching == 0
+    cfg = trainer.config
+    assert trainer.ema is None and cfg.pack == 1 and cfg.clip == 0 and cfg.instance_noise == 0
+    assert cfg.label_smoothing == 0 and cfg.feature_matching == 0

@@ -106,7 +106,7 @@ def test_real_vs_real_is_high_and_a_collapsed_set_has_low_recall(mnist):
 
 @needs_mnist
 def test_conditional_generator_draws_the_requested_digits_after_fast_training(mnist):
-    from gan_lessons.conditional import train_conditional_mnist
+    from gan_lessons.image_training import train_conditional_mnist
 
     trainer = train_conditional_mnist(*mnist, n_steps=CONDITIONAL_FAST_STEPS)
     labels = torch.arange(1000) % 10

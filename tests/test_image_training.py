@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_lessons import image_training
+from gan_lessons import image_training, latent
 from gan_lessons.data import mnist
-from gan_lessons.image_training import (DCGANConfig, digit_scores, generate, make_dcgan_trainer, recognizable,
-                                       undecided, unsure_masks)
+from gan_lessons.image_metrics import digit_scores, recognizable, undecided, unsure_masks
+from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
+from gan_lessons.models import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_MNIST = mnist.mnist_available("test")
@@ -69,11 +70,23 @@ def test_the_project_and_reshape_product_is_the_first_transposed_convolution(lay
     assert by_product.shape == (5, 12, 7, 7)
     torch.testing.assert_close(by_product, by_conv, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad_product, grad_conv, rtol=1e-5, atol=1e-6)
-    out, reference = G(z), G.net(z.view(5, 10, 1, 1))  # the whole G too, with its faster last layer
+    out, reference = G.fast_cpu_forward(z), G(z)  # the whole G too, by its faster path
     torch.testing.assert_close(out, reference, rtol=1e-5, atol=1e-6)
     weights = list(G.parameters())
     for a, b in zip(torch.autograd.grad(out.square().sum(), weights), torch.autograd.grad(reference.square().sum(), weights)):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_g_reads_as_its_sequential_and_the_trainer_runs_the_fast_path_on_a_cpu():
+    from gan_lessons.models import DCGANGenerator
+    from gan_lessons.training import step_forward
+
+    G = DCGANGenerator(z_dim=10, width=3)
+    z = torch.randn(4, 10)
+    assert torch.equal(G(z), G.net(z.view(4, 10, 1, 1)))  # forward is the Sequential, nothing else
+    assert step_forward(G) == G.fast_cpu_forward and step_forward(G.double()) is G  # float64: the plain path
+    trainer = make_dcgan_trainer(SMALL, images=_digits())
+    assert trainer.forward_g == trainer.generator.fast_cpu_forward
 
 
 def test_checkpoint_round_trip_gives_identical_generator_outputs(tmp_path):
@@ -144,18 +157,18 @@ def test_undecided_counts_the_unsure_samples_and_those_between_two_digits():
 def test_interpolations_end_at_their_endpoints_and_slerp_keeps_the_length():
     torch.manual_seed(0)
     z0, z1 = torch.randn(100), torch.randn(100)
-    line, arc = image_training.interpolate(z0, z1, 7), image_training.slerp(z0, z1, 7)
+    line, arc = latent.interpolate(z0, z1, 7), latent.slerp(z0, z1, 7)
     for path in (line, arc):
         torch.testing.assert_close(path[0], z0, atol=1e-5, rtol=0)
         torch.testing.assert_close(path[-1], z1, atol=1e-5, rtol=0)
     torch.testing.assert_close(line[3], (z0 + z1) / 2)
     u0, u1 = z0 / z0.norm(), z1 / z1.norm()
-    unit_arc = image_training.slerp(u0, u1, 7)  # between unit vectors: on the sphere, at equal angles
+    unit_arc = latent.slerp(u0, u1, 7)  # between unit vectors: on the sphere, at equal angles
     torch.testing.assert_close(unit_arc.norm(dim=1), torch.ones(7))
     cos = torch.nn.functional.cosine_similarity(unit_arc[:-1], unit_arc[1:], dim=1)
     assert (cos.max() - cos.min()).abs() < 1e-5
     assert line.norm(dim=1)[3] < arc.norm(dim=1)[3]  # the straight line sags towards 0 in the middle
-    torch.testing.assert_close(image_training.slerp(z0, 2 * z0, 3), image_training.interpolate(z0, 2 * z0, 3))
+    torch.testing.assert_close(latent.slerp(z0, 2 * z0, 3), latent.interpolate(z0, 2 * z0, 3))
 
 
 @needs_mnist
@@ -188,9 +201,9 @@ def test_digits_study_variants_change_what_they_name():
                 "batch_size": len(trainer.sample_real()), "lr_d": trainer.lr_d, "lr_g": trainer.lr_g}
         assert seen == {name: getattr(cfg, name) for name in seen}, variant.name
         for name, value in variant.trainer.items():
-            assert (trainer.loss.name if name == "loss" else getattr(trainer, name)) == value, variant.name
+            assert getattr(trainer.config, name) == value, variant.name
         assert (trainer.ema.beta if trainer.ema is not None else 0.0) == variant.ema, variant.name
-        z = trainer.noise(500, "cpu")
+        z, _ = trainer.latent(500, "cpu")
         assert z.shape == (500, cfg.z_dim), variant.name
         if variant.pieces:  # the last `pieces` numbers are a one-hot choice of the piece, times 4, every piece used
             hot = z[:, -variant.pieces:]

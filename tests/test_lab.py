@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from gan_lessons.config import LIMITS, LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, TrainConfig, replace
 from gan_lessons.data.toy import make_target
 from gan_lessons.lab import GANLab
-from gan_lessons.lab_panes import Curves, stable_range, thin_history
+from gan_lessons.lab_frames import Curves, thin_history
+from gan_lessons.lab_panes import stable_range
 from gan_lessons.training import History
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -151,6 +152,21 @@ def test_reset_restores_the_initial_state(labs):
     assert lab.trainer.history.records == fresh.trainer.history.records  # and it trains the same from there
 
 
+def test_a_reset_between_two_steps_of_a_chunk_leaves_the_rest_of_the_chunk_to_the_new_trainer(labs):
+    cfg = TrainConfig(seed=3, device="cpu")
+    lab = labs(cfg, chunk=4)
+    # what the training thread meets when reset is pressed during the chunk's first step: a change that
+    # queues the reset is applied before step 1, so the reset itself is applied after it
+    lab._pending.append((lambda: lab._pending.append((lab._rebuild, "reset")), "reset, pressed during step 1"))
+    old = lab.trainer
+    metrics = lab.tick(draw=False)
+    assert lab.trainer is not old and old.step_count == 1 and lab.trainer.step_count == 3
+    fresh = labs(cfg, chunk=3)  # re-seeds the global RNG as the reset did, and trains the same 3 steps
+    assert fresh.tick(draw=False) == metrics
+    assert lab.trainer.history.records == fresh.trainer.history.records
+    assert (lab.curves.steps, lab.curves.means) == (fresh.curves.steps, fresh.curves.means)
+
+
 def test_redrawing_reuses_one_figure_per_pane(labs):
     lab = labs()
     figures = {name: pane.figure for name, pane in lab.panes.items()}
@@ -205,9 +221,9 @@ def test_every_loss_regularizer_target_and_batch_size_applies_live(labs):
         lab.tick(draw=False)
     for regularizer in REGULARIZER_NAMES:
         lab.controls["regularizer"].value = regularizer
-        assert lab.trainer.regularizer == regularizer
+        assert lab.trainer.config.regularizer == regularizer
         lab.tick(draw=False)
-    assert lab.trainer.reg_weight == pytest.approx(0.1)  # R2's usual gamma; GP's lambda would be 10
+    assert lab.trainer.config.reg_weight == pytest.approx(0.1)  # R2's usual gamma; GP's lambda would be 10
     lab.controls["target"].value = "grid25"
     lab.controls["batch_size"].value = 64
     x = lab.trainer.sample_real()

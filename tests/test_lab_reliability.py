@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from gan_lessons.config import TrainConfig, validate_config
+from gan_lessons.config import TrainConfig, validate
 from gan_lessons.guard import DivergenceError
 from gan_lessons.lab import SETTINGS, GANLab
 
@@ -94,7 +94,7 @@ def allowed(lab: GANLab, name: str, value) -> bool:
 
 
 def state_is_valid(lab: GANLab) -> bool:
-    validate_config(lab.cfg)
+    validate(lab.cfg)
     values = {name: lab.controls[name].value for name in SETTINGS}
     return all(allowed(lab, name, value) for name, value in values.items())
 

@@ -187,7 +187,7 @@ def consistent(trainer) -> bool:
     """Every step did k D updates and one G update, and is in the history."""
     d_updates = {int(s["step"]) for s in trainer.opt_d.state_dict()["state"].values()}
     g_updates = {int(s["step"]) for s in trainer.opt_g.state_dict()["state"].values()}
-    return (d_updates == {trainer.d_steps * trainer.step_count} and g_updates == {trainer.step_count}
+    return (d_updates == {trainer.config.d_steps * trainer.step_count} and g_updates == {trainer.step_count}
             and len(trainer.history) == trainer.step_count)
 
 

@@ -128,9 +128,9 @@ def test_lsgan_criterion_vanishes_only_at_p_g_equal_p_data():
 def test_feature_matching_loss():
     f_real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     f_fake = torch.tensor([[0.0, 0.0], [0.0, 2.0], [0.0, 1.0]])
-    assert theory.feature_matching_loss(f_real, f_fake).item() == pytest.approx(2.0 ** 2 + 2.0 ** 2)
+    assert losses.feature_matching_loss(f_real, f_fake).item() == pytest.approx(2.0 ** 2 + 2.0 ** 2)
     with pytest.raises(ValueError, match="shapes"):
-        theory.feature_matching_loss(f_real, f_fake[:, :1])
+        losses.feature_matching_loss(f_real, f_fake[:, :1])
 
 
 @pytest.mark.parametrize("mu,std", [(0.5, 1.0), (3.0, 0.5), (-2.0, 0.1)])

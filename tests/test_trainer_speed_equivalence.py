@@ -6,8 +6,8 @@ import torch
 
 from gan_lessons.config import TrainConfig, seed_everything
 from gan_lessons.models import MLPGenerator, mlp_gan_2d
-from gan_lessons.penalties import penalty_term, r1_penalty, r2_penalty
-from gan_lessons.training import adam, half_squared_input_gradient, make_2d_trainer
+from gan_lessons.penalties import gradient_penalty, half_squared_norm, output_gradient, r1_penalty, r2_penalty
+from gan_lessons.training import adam, make_2d_trainer
 
 
 @pytest.mark.parametrize("reference", [r1_penalty, r2_penalty])
@@ -15,7 +15,7 @@ def test_penalty_from_ds_own_outputs_equals_the_penalty_module(reference):
     torch.manual_seed(0)
     _, D = mlp_gan_2d()
     x = torch.randn(64, 2, requires_grad=True)
-    mine = half_squared_input_gradient(D(x), x)
+    mine = half_squared_norm(output_gradient(D(x), x))
     theirs = reference(D, x.detach())
     torch.testing.assert_close(mine, theirs)
     params = list(D.parameters())  # the same gradient reaches D's weights (none reaches the last bias)
@@ -36,10 +36,11 @@ def test_d_step_gradient_is_loss_plus_weighted_penalty(regularizer):
     trainer.d_step(x_real)
     torch.set_rng_state(state)  # the same z (and GP's interpolation) for the plain computation
     with torch.no_grad():
-        x_fake = trainer.generator(trainer.noise(len(x_real), x_real.device))
+        x_fake = trainer.generator(trainer.latent(len(x_real), x_real.device)[0])
     total = trainer.loss.d(D(x_real), D(x_fake))
-    if regularizer != "none":
-        total = total + 0.5 * penalty_term(regularizer, D, x_real, x_fake)
+    plain = {"none": lambda: 0.0, "gp": lambda: gradient_penalty(D, x_real, x_fake),
+             "r1": lambda: r1_penalty(D, x_real), "r2": lambda: r2_penalty(D, x_fake)}
+    total = total + 0.5 * plain[regularizer]()
     expected = torch.autograd.grad(total, list(D.parameters()))
     for p, g in zip(trainer.discriminator.parameters(), expected):
         torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6)

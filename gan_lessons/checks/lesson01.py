@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from . import CheckResult, call, compare_tensor, failed, passed
+from .verdict import CheckResult, call, compare_tensor, failed, passed
 
 
 def check_sample_exponential(fn) -> CheckResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import CheckResult, call, failed, passed
+from .verdict import CheckResult, call, failed, passed
 
 
 def check_generator(make_generator) -> CheckResult:

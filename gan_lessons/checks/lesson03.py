@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from ..losses import d_loss_standard
-from . import CheckResult, call, compare_tensor, failed, passed
+from .verdict import CheckResult, call, compare_tensor, failed, passed
 
 _STABLE_HINT = ("use the logit form: -log sigma(l) = softplus(-l) and -log(1 - sigma(l)) = softplus(l) "
                 "(F.softplus, or F.binary_cross_entropy_with_logits)")

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from .. import theory
 from ..data.toy import gaussian_1d
 from ..losses import g_loss_nonsaturating
-from . import CheckResult, call, compare_tensor, failed, passed
+from .verdict import CheckResult, call, compare_tensor, failed, passed
 
 _XLOGY_HINT = ("0 * log 0 must count as 0 (no mass there, no contribution), but 0 * (-inf) is NaN in floating "
                "point: use torch.xlogy(p, q) = p * log q with 0 where p = 0")

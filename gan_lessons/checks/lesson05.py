@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import CheckResult, call, failed, passed
+from .verdict import CheckResult, call, failed, passed
 
 
 def _models(seed: int = 0) -> tuple[nn.Module, nn.Module]:

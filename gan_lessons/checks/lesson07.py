@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .. import dynamics
-from . import CheckResult, call, failed, passed
+from .verdict import CheckResult, call, failed, passed
 
 _CASES = ((1.0, 1.0, 0.1), (0.3, -2.0, 0.5), (-1.5, 0.7, 1.2))  # (x, y, lr)
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import CheckResult, call, compare_tensor, failed, passed
+from .verdict import CheckResult, call, compare_tensor, failed, passed
 
 
 def _hinge_mistakes(r: torch.Tensor, f: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -6,7 +6,7 @@ import math
 import torch
 
 from .. import image_metrics
-from . import CheckResult, call, failed, passed
+from .verdict import CheckResult, call, failed, passed
 
 
 def _number(value) -> float | None:

@@ -6,7 +6,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from . import CheckResult, call, compare_tensor, failed, passed
+from .verdict import CheckResult, call, compare_tensor, failed, passed
 
 
 def _pair(value) -> tuple[float, float] | None:

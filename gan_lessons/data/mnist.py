@@ -25,6 +25,8 @@ from typing import BinaryIO, Sequence
 import numpy as np
 import torch
 
+from ..files import atomic_write
+
 ENV_VAR = "GAN_LESSONS_DATA"
 REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 CACHE_DIR = Path("~/.cache/gan_lessons").expanduser()
@@ -177,17 +179,12 @@ def _writable_dir(folder: Path) -> Path:
 
 
 def _fetch(url: str, final: Path, expected: str, timeout: float) -> Path:
-    """Stream url into a .part file next to `final`, check its MD5, then move it into place in one step."""
-    part = tempfile.NamedTemporaryFile(dir=final.parent, delete=False, suffix=".part", prefix=final.name + ".")
-    try:  # whatever goes wrong (Ctrl-C included), no half file stays behind and nothing reaches `final`
-        with part, _open_url(url, timeout) as response:
-            actual = _copy_hashing(response, part)
+    """Stream url into a temporary file next to `final`, check its MD5, then move it into place in one step."""
+    # whatever goes wrong (Ctrl-C, a bad checksum), no half file stays behind and nothing reaches `final`
+    with atomic_write(final) as part, _open_url(url, timeout) as response:
+        actual = _copy_hashing(response, part)
         if actual != expected:
             raise ChecksumError(f"served data with MD5 {actual}, expected {expected} (corrupted or not MNIST)")
-        os.replace(part.name, final)  # atomic: readers see the whole verified file or none
-    except BaseException:
-        Path(part.name).unlink(missing_ok=True)
-        raise
     return final
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor
 
-from ..config import TARGET_NAMES, _check_choice
+from ..config import TARGET_NAMES, check_choice
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Target2D:
         k = torch.randint(len(self.centres), (n,), generator=generator)
         noise = torch.randn(n, 2, generator=generator)
         return (self.centres[k] + self.sigma * noise).to(device or "cpu")
+
+    def sampler(self, batch_size: int, device=None) -> Callable[[], Tensor]:
+        """A trainer's source of real batches: each call returns `batch_size` fresh samples on `device`."""
+        return lambda: self.sample(batch_size, device=device)
 
     @property
     def extent(self) -> float:
@@ -66,7 +71,7 @@ def moons_centres(per_moon: int = 8) -> Tensor:
 
 def make_target(name: str) -> Target2D:
     """A 2-D target by name: ring8 and grid25 follow PacGAN's setup (sigma 0.01 and 0.05)."""
-    _check_choice("target", name, TARGET_NAMES)
+    check_choice("target", name, TARGET_NAMES)
     if name == "ring8":
         return Target2D("ring8", ring_centres(8, 1.0), 0.01)
     if name == "grid25":
