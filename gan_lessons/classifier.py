@@ -54,6 +54,7 @@ class MNISTClassifier(nn.Module):
         return self.body(x)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Logits (N, 10) of images (N, 1, 28, 28)."""
         return self.head(self.body(x))
 
 

@@ -142,6 +142,7 @@ def add_field_option(parser: argparse.ArgumentParser, field: dataclasses.Field) 
 
 
 def add_compare_arguments(c: argparse.ArgumentParser) -> None:
+    """compare's options: target, steps, seeds, JSON output, verbosity, jobs, a subset of fixes."""
     from .comparison import FIX_NAMES
 
     c.add_argument("--target", default="ring8", help="ring8 or grid25")
@@ -185,6 +186,7 @@ def evaluate(args: argparse.Namespace) -> str:
 
 
 def run_compare(args: argparse.Namespace) -> None:
+    """compare with the target's default number of steps when --steps is not given."""
     if args.steps is None:
         args.steps = COMPARE_STEPS.get(args.target, 1)
     compare(args)

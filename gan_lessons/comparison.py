@@ -111,6 +111,7 @@ def _row(fix: str, runs: list[dict], progress: Callable[[str], None] | None) -> 
 
 
 def format_row(row: dict) -> str:
+    """One row of the table: each measure as mean ± std over the seeds."""
     return (f"{row['fix']:<16} {row['modes']:5.1f} ± {row['modes_std']:<4.1f} {row['hq']:5.1f} ± {row['hq_std']:<4.1f} "
             f"{row['rkl']:6.3f} ± {row['rkl_std']:<6.3f} {row['seconds']:6.1f} ± {row['seconds_std']:.1f}")
 

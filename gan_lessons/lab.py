@@ -75,10 +75,12 @@ class GANLab:
     # -- what lessons call -----------------------------------------------------------------------------
     @property
     def trainer(self) -> GANTrainer:
+        """The GANTrainer the lab drives (replaced by reset)."""
         return self._trainer
 
     @property
     def running(self) -> bool:
+        """True while the background training thread is alive."""
         return self._worker is not None and self._worker.is_alive()
 
     def play(self) -> None:

@@ -118,6 +118,7 @@ class Curves:
                 self.width *= 2
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The bins as arrays: "step" and one array of means per key of KEYS."""
         means = np.asarray(self.means, dtype=float).reshape(-1, len(self.KEYS))
         return {"step": np.asarray(self.steps, dtype=float), **{k: means[:, i] for i, k in enumerate(self.KEYS)}}
 

@@ -33,6 +33,7 @@ class SamplesPane:
         ax.set_title("real vs generated samples", fontsize=9)
 
     def update(self, frame: Frame) -> tuple:
+        """Show the frame's samples; the key of what the background shows."""
         self.fake.set_offsets(frame.fake)
         self.real.set_offsets(frame.real)
         self.centres.set_offsets(frame.centres)
@@ -51,6 +52,7 @@ class HeatmapPane:
         self.clim = (0.0, 1.0)
 
     def update(self, frame: Frame) -> tuple:
+        """Show D's output on the grid, coloured as its loss reads it; the key of the background."""
         e = frame.extent
         self.image.set_data(frame.heat)
         self.image.set_extent((-e, e, -e, e))
@@ -78,6 +80,7 @@ class ArrowsPane:
         ax.set_title("−∇ₓ L_G: where G's update moves its samples", fontsize=9)
 
     def update(self, frame: Frame) -> tuple:
+        """Show G's push on its samples, the longest arrow a tenth of the view; the key of the background."""
         norms = np.linalg.norm(frame.arrow_dir, axis=1)
         longest = float(norms.max()) if len(norms) else 0.0
         scale = 0.2 * frame.extent / longest if longest > 0 else 0.0  # the longest arrow: a tenth of the view
@@ -118,6 +121,7 @@ class CurvesPane:
             ax.tick_params(labelsize=7)
 
     def update(self, frame: Frame) -> tuple:
+        """Show the curves on axes that grow in jumps; the key of the background."""
         steps = frame.curves.get("step", np.zeros(0))
         for key, line in self.lines.items():
             line.set_data(steps, frame.curves.get(key, np.zeros(0)))
@@ -186,6 +190,7 @@ class LivePane:
         self._key, self._background = None, None
 
     def render(self, frame: Frame) -> bytes:
+        """The pane for `frame` as PNG bytes, the background redrawn only when its key changed."""
         key = self.pane.update(frame)
         if key != self._key:
             for artist in self.pane.dynamic:

@@ -40,6 +40,7 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor) -> Tensor:
+        """z (N, z_dim) -> x (N, out_dim)."""
         return self.net(z)
 
 
@@ -56,6 +57,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        """x (N, ...) -> logit (N,)."""
         return self.net(x.flatten(1)).squeeze(1)
 
     def features(self, x: Tensor) -> Tensor:
@@ -79,6 +81,7 @@ class ImageMLPGenerator(MLPGenerator):
         super().__init__(z_dim, widths, 28 * 28, tanh=True)
 
     def forward(self, z: Tensor) -> Tensor:
+        """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]."""
         return self.net(z).view(-1, 1, 28, 28)
 
 
@@ -108,6 +111,7 @@ class DCGANGenerator(nn.Module):
         )
 
     def forward(self, z: Tensor) -> Tensor:
+        """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1], through `net`."""
         return self.net(z.view(len(z), self.z_dim, 1, 1))  # z as a 1x1 image with z_dim channels
 
     def fast_cpu_forward(self, z: Tensor) -> Tensor:
@@ -146,6 +150,7 @@ class DCGANDiscriminator(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """images (N, 1, 28, 28) -> logit (N,)."""
         return self.net(x).flatten()
 
 
@@ -189,6 +194,7 @@ class ConditionalMLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], 28 * 28), nn.Tanh())
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        """z (N, z_dim), labels y (N,) -> images (N, 1, 28, 28)."""
         return self.net(torch.cat([z, self.embed(y)], dim=1)).view(-1, 1, 28, 28)
 
 
@@ -205,6 +211,7 @@ class ConditionalMLPDiscriminator(nn.Module):
         self.net = MLPDiscriminator(28 * 28 + n_classes, widths, spectral_norm).net
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """images (N, 1, 28, 28), labels y (N,) -> logit (N,)."""
         onehot = nn.functional.one_hot(y, self.n_classes).to(x.dtype)
         return self.net(torch.cat([x.flatten(1), onehot], dim=1)).squeeze(1)
 
@@ -228,6 +235,7 @@ class ProjectionDiscriminator(nn.Module):
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # start close to an unconditional D
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """images (N, 1, 28, 28), labels y (N,) -> psi(phi(x)) + e_y . phi(x), (N,)."""
         h = self.phi(x.flatten(1))
         return self.psi(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
 

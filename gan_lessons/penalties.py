@@ -71,6 +71,7 @@ class Penalty:
         self.weight = weight
 
     def track(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, Tensor]:
+        """The inputs D is to see, unchanged: no term differentiates D at them."""
         return x_real, x_fake
 
     def __call__(self, D: nn.Module, x_real: Tensor, x_fake: Tensor, d_real: Tensor, d_fake: Tensor) -> Tensor | float:
@@ -95,6 +96,7 @@ class R1(Penalty):
     name = "r1"
 
     def track(self, x_real, x_fake):
+        """x_real made a leaf that requires grad, so that D's gradient there can be taken."""
         return x_real.detach().requires_grad_(True), x_fake  # R1 differentiates D(x_real) w.r.t. x_real
 
     def __call__(self, D, x_real, x_fake, d_real, d_fake):
@@ -107,6 +109,7 @@ class R2(Penalty):
     name = "r2"
 
     def track(self, x_real, x_fake):
+        """x_fake made a leaf that requires grad, so that D's gradient there can be taken."""
         return x_real, x_fake.detach().requires_grad_(True)
 
     def __call__(self, D, x_real, x_fake, d_real, d_fake):

@@ -111,3 +111,25 @@ def test_only_the_lab_imports_widgets_and_training_imports_no_pictures():
     assert {m for m, pkgs in outer.items() if "ipywidgets" in pkgs} == {"lab"}
     assert not outer["training"] & {"matplotlib", "ipywidgets"}
     assert not GRAPH["training"] & {"plots", "lab", "lab_frames", "lab_panes"}
+
+
+def public_definitions_without_docstring() -> list[str]:
+    """`file:line name` of every public class, function and method of the package that has no docstring."""
+    missing = []
+
+    def walk(node: ast.AST, path: Path, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.ClassDef)) and not child.name.startswith("_"):
+                setter = any(ast.unparse(d).endswith(".setter") for d in child.decorator_list)
+                if ast.get_docstring(child) is None and not setter:
+                    missing.append(f"{path.name}:{child.lineno} {prefix}{child.name}")
+                if isinstance(child, ast.ClassDef):
+                    walk(child, path, prefix + child.name + ".")
+
+    for path in FILES:
+        walk(ast.parse(path.read_text()), path, "")
+    return missing
+
+
+def test_every_public_class_and_function_has_a_docstring():
+    assert public_definitions_without_docstring() == []

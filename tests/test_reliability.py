@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gan_lessons.checkpoints import CheckpointError, read_checkpoint
-from gan_lessons.config import TrainConfig
+from gan_lessons.config import TrainConfig, seed_everything
 from gan_lessons.guard import DivergenceError
 from gan_lessons.training import make_2d_trainer
 
@@ -225,3 +225,22 @@ def test_weights_that_are_not_finite_from_the_start_give_a_clear_error():
         trainer.generator.net[0].weight.fill_(math.nan)
     with pytest.raises(DivergenceError, match="no finite copy to go back to: reset the training or load a checkpoint"):
         trainer.step()
+
+
+def test_a_checkpoint_of_the_first_format_still_loads(tmp_path):
+    """Checkpoints written before the trainer kept a configuration had "config": None, the knobs in "settings" and
+    the loss by name: they load, and the trainer then uses those knobs."""
+    seed_everything(0)
+    writer, _ = make_2d_trainer(TrainConfig(regularizer="gp", reg_weight=5.0, label_smoothing=0.1, d_steps=2,
+                                            device="cpu"))
+    writer.run(3, progress=False)
+    state = writer.state_dict()
+    state["config"] = None
+    torch.save(state, tmp_path / "first_format.pt")
+    reader, _ = make_2d_trainer(TrainConfig(device="cpu"))
+    reader.load(tmp_path / "first_format.pt")
+    cfg = reader.config
+    assert (cfg.regularizer, cfg.reg_weight, cfg.label_smoothing, cfg.d_steps) == ("gp", 5.0, 0.1, 2)
+    assert reader.penalty.name == "gp" and reader.step_count == 3
+    for a, b in zip(reader.generator.parameters(), writer.generator.parameters()):
+        assert torch.equal(a, b)
