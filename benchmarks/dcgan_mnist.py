@@ -2,7 +2,7 @@
 
 What is measured: the lesson's trainer (`make_dcgan_trainer(DCGANConfig(device="cpu"))`: data resident as one
 tensor with an index sampler, channels-last models and images, fused Adam, gradients set to None, no weight
-gradients for D in G's step, G's first layer as one matrix product, `DCGANGenerator.project`) and, as the
+gradients for D in G's step, G run by `DCGANGenerator.fast_cpu_forward` on a CPU) and, as the
 baseline, the same model trained the way common tutorials write it: a DataLoader over a Dataset that scales each
 uint8 image as it is fetched, G run as the tutorials' `nn.Sequential` (its first layer a ConvTranspose2d of a 1x1
 input: the same arithmetic), a transfer per batch, `model.zero_grad()`, separate real and generated passes of D

@@ -4,8 +4,8 @@
 asks what the usual knobs change. Each variant trains for `--seconds` of training time (scoring excluded) on this
 machine's default torch threads, scored like `time_to_digits` (1,000 samples of fixed noise, every `--every`
 seconds), and one row reports its steps, its best and last mean confidence, its last class-histogram KL and whether
-the criterion of `image_training.recognizable` was met. Variants run one after another, so they share no cores.
-The last two columns say where the missing confidence goes at the end (`image_training.undecided`): the share of
+the criterion of `image_metrics.recognizable` was met. Variants run one after another, so they share no cores.
+The last two columns say where the missing confidence goes at the end (`image_metrics.undecided`): the share of
 samples the classifier is unsure of (top class below 0.8), and how many of those lie between two digits (the two
 top classes hold 0.9 or more).
 

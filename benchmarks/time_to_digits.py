@@ -1,6 +1,6 @@
 """Seconds of CPU training until lesson 06's DCGAN draws recognizable digits, against a tutorial-sized DCGAN.
 
-"Recognizable" is the criterion of `gan_lessons.image_training.recognizable`, judged by the package's MNIST
+"Recognizable" is the criterion of `gan_lessons.image_metrics.recognizable`, judged by the package's MNIST
 classifier on 1,000 samples of G (fixed noise): all 10 classes present, mean confidence >= 0.9, and the class
 histogram within KL 0.05 of uniform. Samples are scored every `EVERY` seconds of training; the time spent
 scoring is not counted, so a figure is seconds of training (resolution: EVERY).
