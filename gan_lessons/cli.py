@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .config import MAX_STEPS, TARGET_NAMES, TrainConfig, check_choice, check_int, get_device
+from .files import atomic_write
 
 PACKAGES = ("torch", "jupyterlab", "ipywidgets", "nbval", "matplotlib", "numpy", "tqdm")
 
@@ -95,20 +96,30 @@ def compare(args: argparse.Namespace) -> list[dict]:
     if path is not None and path.is_dir():
         raise ValueError(f"json={str(path)!r} is a folder; give the path of a file to write")
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
-    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs)  # validates steps, seeds, jobs
-    print(f"{args.target}, {args.steps} steps, mean ± std over seeds 0..{args.seeds - 1}")
+    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs, args.settings)
+    print(f"{args.target}, {args.steps} steps, {args.settings} settings, mean ± std over seeds 0..{args.seeds - 1}")
     print(format_table(rows))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()} for row in rows]
-        path.write_text(json.dumps(clean, indent=2, allow_nan=False) + "\n")
+        with atomic_write(path, "w") as f:
+            f.write(json.dumps(finite(rows), indent=1, allow_nan=False) + "\n")
     return rows
+
+
+def finite(value):
+    """`value` with every float that is not finite (a reverse KL that does not exist) replaced by None, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
 
 
 def to_json(metrics: dict) -> str:
     """Strict JSON: a reverse KL that does not exist (no high-quality sample) is written as null."""
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
-    return json.dumps(clean, indent=2, allow_nan=False) + "\n"
+    return json.dumps(finite(metrics), indent=2, allow_nan=False) + "\n"
 
 
 COMPARE_STEPS = {"ring8": 4000, "grid25": 8000}  # compare's default steps: what the best fix needs (lesson 08)
@@ -152,6 +163,9 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--json", default=None, help="write the rows here as JSON")
     c.add_argument("--verbose", action="store_true", help="print each row to stderr as soon as it is measured")
     c.add_argument("--jobs", type=int, default=1, help="runs trained at once, one core each (default 1)")
+    c.add_argument("--settings", default="paper", choices=("paper", "search"),
+                   help="paper: each fix at its published settings; search: the best of 8 configurations around them "
+                        "on seed 0 (the same budget for every fix), then on every seed")
     c.add_argument("--fixes", default="", help=f"comma-separated subset of: {', '.join(FIX_NAMES)} (default: all)")
 
 
@@ -171,7 +185,6 @@ def evaluate(args: argparse.Namespace) -> str:
     """Evaluate a checkpoint's generator, write --json if asked, and return the table to print."""
     from . import classifier
     from .checkpoints import load_generator
-    from .files import atomic_write
     from .image_metrics import evaluate_images, format_metrics
 
     check_int("samples", args.samples, 10, 5000)

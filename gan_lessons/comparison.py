@@ -1,65 +1,106 @@
-"""Every stability fix of lesson 08 on the same 2-D target, seeded, measured by the VEEGAN / PacGAN protocol.
+"""Every stability fix of lesson 08 on the same 2-D target, each at its own published settings, and each given the
+same small tuning budget (Lucic et al., 2018, "Are GANs Created Equal?"), measured by the VEEGAN / PacGAN protocol.
 
-Each fix is a change to one base configuration (`BASE`): the plain GAN ("vanilla") and each fix alone on top of
-it, plus the combination that works best here. All runs share the same finishing schedule (both learning rates
-fall linearly to 0 over the last `lr_decay` of the run), so that the table compares fixes, not schedules.
-`python -m gan_lessons compare` prints the table; lesson 08 shows it.
+- `BASE` is lesson 07's plain GAN, the one that collapses: a fix is what it changes in BASE.
+- `paper_changes(fix)`: the settings of the fix's paper or of its authors' code, with the source beside each number.
+  The networks (2-128-128-2 MLPs), the batch of real samples D sees and the step budget are the same for all.
+- `search_configs(fix)`: 8 configurations around the paper setting (learning rate x beta1 x the fix's own strength),
+  the same number for every fix; `compare(..., settings="search")` runs them on seed 0, then the best on every seed.
+`python -m gan_lessons compare --settings paper|search` prints a table and writes it as JSON; lesson 08 reads the
+tables kept in benchmarks/compare/.
 """
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import multiprocessing
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Callable
 
 import torch
 
-from .config import MAX_STEPS, TrainConfig, check_int, replace, seed_everything
+from .config import MAX_STEPS, TrainConfig, check_choice, check_int, replace, seed_everything
 from .fixes import LinearDecay
+from .fixes import pack
 from .metrics import EVAL_SAMPLES, evaluate_2d
+from .models import generate
+from .penalties import input_gradient
 from .training import make_2d_trainer
 
-# The plain GAN every fix starts from: non-saturating loss, no regularizer, a 2-128-128-128-2 MLP pair,
-# Adam 2e-3 with the finishing decay over the last half of the run.
-BASE = TrainConfig(regularizer="none", reg_weight=0.0, depth=3, batch_size=128, lr_d=2e-3, lr_g=2e-3, lr_decay=0.5)
+# Lesson 07's plain GAN: non-saturating loss, no regularizer, 2-128-128-2 MLPs, batch 256, Adam 1e-3, beta (0.5, 0.999).
+BASE = TrainConfig(regularizer="none", reg_weight=0.0)
+SETTINGS = ("paper", "search")
+TABLES = Path(__file__).resolve().parents[1] / "benchmarks" / "compare"  # the tables that lesson 08 reads
+SHOWN = 300  # generated samples of seed 0 kept in each row, for the small-multiples figure
 
 
-def fix_changes(steps: int) -> dict[str, dict]:
-    """Each fix as the settings it changes in BASE (instance noise is annealed over the first half of the run)."""
+def paper_changes(fix: str, steps: int) -> dict:
+    """The settings `fix` was published with, as changes to BASE (instance noise anneals over half the run)."""
+    rmsprop_r1 = {"optimizer": "rmsprop", "lr_d": 1e-4, "lr_g": 1e-4}  # GAN_stability configs/default.yaml
+    improved_gan = {"lr_d": 3e-4, "lr_g": 3e-4, "beta1": 0.5}  # Salimans et al. (2016), improved-gan code: Adam 3e-4
     return {
-        "vanilla": {},
-        "wgan-clip": {"loss": "wgan", "clip": 0.01, "d_steps": 5},
-        "wgan-gp": {"loss": "wgan", "regularizer": "gp", "reg_weight": 10.0, "d_steps": 5},
-        "spectral-norm": {"spectral_norm": True},
-        "lsgan": {"loss": "lsgan"},
-        "hinge": {"loss": "hinge"},
-        "r1": {"regularizer": "r1", "reg_weight": 0.1},
-        "r2": {"regularizer": "r2", "reg_weight": 0.1},
-        "feature-matching": {"feature_matching": 1.0},
-        "label-smoothing": {"label_smoothing": 0.1},
+        "vanilla": {},  # Goodfellow et al. (2014); Adam beta1 = 0.5 as in DCGAN (Radford et al., 2016)
+        # Arjovsky et al. (2017), Algorithm 1: RMSProp alpha = 5e-5, clip c = 0.01, n_critic = 5 (so does gan_toy.py)
+        "wgan-clip": {"loss": "wgan", "optimizer": "rmsprop", "lr_d": 5e-5, "lr_g": 5e-5, "clip": 0.01, "d_steps": 5},
+        # Gulrajani et al. (2017), gan_toy.py: LAMBDA = .1 on toy data, CRITIC_ITERS = 5, Adam(1e-4, 0.5, 0.9)
+        "wgan-gp": {"loss": "wgan", "regularizer": "gp", "reg_weight": 0.1, "d_steps": 5, "lr_d": 1e-4, "lr_g": 1e-4,
+                    "beta1": 0.5, "beta2": 0.9},
+        # Miyato et al. (2018): hinge loss, n_dis = 5, Adam alpha = 2e-4, beta1 = 0, beta2 = 0.9
+        "spectral-norm": {"spectral_norm": True, "loss": "hinge", "d_steps": 5, "lr_d": 2e-4, "lr_g": 2e-4,
+                          "beta1": 0.0, "beta2": 0.9},
+        "lsgan": {"loss": "lsgan", "lr_d": 1e-3, "lr_g": 2e-4},  # Mao et al. (2017), sec. 4: Adam beta1 = 0.5, 1e-3 / 2e-4
+        # the hinge loss as Miyato et al. (2018) run it (n_dis = 5, Adam 2e-4, beta (0, 0.9)), without spectral norm
+        "hinge": {"loss": "hinge", "d_steps": 5, "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.0, "beta2": 0.9},
+        "r1": {"regularizer": "r1", "reg_weight": 10.0, **rmsprop_r1},  # Mescheder et al. (2018): gamma = 10, RMSProp 1e-4
+        "r2": {"regularizer": "r2", "reg_weight": 10.0, **rmsprop_r1},  # the same on generated samples
+        "feature-matching": {"feature_matching": 1.0, **improved_gan},  # Salimans et al. (2016): G matches D's features
+        "label-smoothing": {"label_smoothing": 0.1, **improved_gan},  # Salimans et al. (2016): real target 0.9
+        # Sonderby et al. (2017): Gaussian noise on D's inputs, annealed linearly to 0
         "instance-noise": {"instance_noise": 0.1, "noise_anneal": max(1, steps // 2)},
-        "ttur": {"lr_d": 4e-3, "lr_g": 1e-3},
-        "ema": {"ema": 0.99},
-        "pacgan": {"pack": 4},
-        "r1+ema": {"regularizer": "r1", "reg_weight": 0.1, "ema": 0.99},
-    }
+        "ttur": {"lr_d": 5e-4, "lr_g": 1e-4},  # Heusel et al. (2017), DCGAN experiments: lr_d 5e-4, lr_g 1e-4
+        "ema": {"ema": 0.999},  # Yazici et al. (2019): beta = 0.999
+        # Lin et al. (2018), PacGAN4: D judges B packs of 4 samples, so G draws 4B per step; D sees as many packs as
+        # the plain D sees samples. The rest is the base GAN's, as PacGAN wraps a GAN without changing it.
+        "pacgan": {"pack": 4, "batch_size": 4 * BASE.batch_size},
+        "r1+ema": {"regularizer": "r1", "reg_weight": 10.0, "ema": 0.999, **rmsprop_r1},  # GAN_stability's default
+    }[fix]
 
 
-FIX_NAMES = tuple(fix_changes(1))
+FIX_NAMES = ("vanilla", "wgan-clip", "wgan-gp", "spectral-norm", "lsgan", "hinge", "r1", "r2", "feature-matching",
+             "label-smoothing", "instance-noise", "ttur", "ema", "pacgan", "r1+ema")
+# Each fix's own strength: the field and the value tried besides the paper's (one alternative for every fix).
+STRENGTH = {"vanilla": ("d_steps", 2), "wgan-clip": ("clip", 0.05), "wgan-gp": ("reg_weight", 10.0),
+            "spectral-norm": ("d_steps", 1), "lsgan": ("d_steps", 2), "hinge": ("d_steps", 1),
+            "r1": ("reg_weight", 0.1), "r2": ("reg_weight", 0.1), "feature-matching": ("feature_matching", 0.1),
+            "label-smoothing": ("label_smoothing", 0.2), "instance-noise": ("instance_noise", 0.3),
+            "ttur": ("d_steps", 2), "ema": ("ema", 0.99), "pacgan": ("pack", 2), "r1+ema": ("reg_weight", 0.1)}
 
 
-def fix_config(fix: str, target: str, steps: int, seed: int = 0, device: str = "cpu") -> TrainConfig:
-    """BASE with `fix` applied, for `target` and `seed`."""
-    changes = fix_changes(steps)
-    if fix not in changes:
-        raise ValueError(f"fix={fix!r} is not known; allowed values: {', '.join(changes)}")
-    return replace(BASE, target=target, seed=seed, device=device, **changes[fix])
+def fix_config(fix: str, target: str, steps: int, seed: int = 0, device: str = "cpu", **changes) -> TrainConfig:
+    """BASE with `fix` at its paper settings (and `changes` on top), for `target` and `seed`."""
+    check_choice("fix", fix, FIX_NAMES)
+    return replace(BASE, target=target, seed=seed, device=device, **{**paper_changes(fix, steps), **changes})
 
 
-def train_and_evaluate(cfg: TrainConfig, steps: int) -> dict[str, float]:
-    """Train for `steps` steps and measure 2,500 samples (of the EMA generator when there is one)."""
+def search_configs(fix: str, target: str, steps: int, seed: int = 0) -> list[TrainConfig]:
+    """The equal tuning budget: learning rates x1 and x5 (both players), beta1 the paper's and the other usual one
+    (0.5, or 0 when the paper's is 0.5 or more), and the fix's strength the paper's and one alternative: 8 configs."""
+    paper = fix_config(fix, target, steps, seed)
+    field, other = STRENGTH[fix]
+    alternative = {field: other, **({"batch_size": other * BASE.batch_size} if field == "pack" else {})}
+    other_beta1 = 0.0 if paper.beta1 >= 0.5 else 0.5
+    return [replace(paper, lr_d=min(1.0, paper.lr_d * scale), lr_g=min(1.0, paper.lr_g * scale), beta1=beta1,
+                    **strength)
+            for scale, beta1, strength in itertools.product((1.0, 5.0), (paper.beta1, other_beta1), ({}, alternative))]
+
+
+def train_and_evaluate(cfg: TrainConfig, steps: int) -> dict:
+    """Train for `steps` steps and measure 2,500 samples (of the EMA generator when there is one); `samples` keeps
+    the first SHOWN of them, for pictures."""
     seed_everything(cfg.seed)
     trainer, target = make_2d_trainer(cfg)
     callbacks = [LinearDecay(trainer, steps, cfg.lr_decay)] if cfg.lr_decay > 0 else []
@@ -67,13 +108,22 @@ def train_and_evaluate(cfg: TrainConfig, steps: int) -> dict[str, float]:
     trainer.run(steps, callbacks, progress=False)
     seconds = time.perf_counter() - start
     sample = trainer.ema.sample(EVAL_SAMPLES) if trainer.ema is not None else trainer.sample(EVAL_SAMPLES)
-    return {**evaluate_2d(sample, target), "seconds": seconds}
+    shown = [[round(v, 3) for v in point] for point in sample[:SHOWN].tolist()]
+    return {**evaluate_2d(sample, target), "seconds": seconds, "samples": shown}
 
 
-def _train_and_evaluate_alone(cfg: TrainConfig, steps: int) -> dict[str, float]:
+def _train_and_evaluate_alone(cfg: TrainConfig, steps: int) -> dict:
     """train_and_evaluate in a worker process, on one torch thread so that parallel runs do not share cores."""
     torch.set_num_threads(1)
     return train_and_evaluate(cfg, steps)
+
+
+def run_all(jobs_list: list[tuple[TrainConfig, int]], jobs: int) -> list[dict]:
+    """train_and_evaluate for each (config, steps), `jobs` at a time in worker processes (serially when jobs = 1)."""
+    if jobs == 1:
+        return [train_and_evaluate(cfg, steps) for cfg, steps in jobs_list]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_train_and_evaluate_alone, *zip(*jobs_list)))
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -82,31 +132,64 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NAMES,
-            progress: Callable[[str], None] | None = None, jobs: int = 1) -> list[dict]:
-    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std.
+def score(run: dict) -> tuple:
+    """How the search ranks a run: more modes, then more high-quality samples, then a lower reverse KL."""
+    return run["modes"], run["hq"], -run["rkl"]
 
-    `jobs` > 1 trains that many runs at once in worker processes of one torch thread each; each run is
-    seeded, so the modes, hq and rkl do not depend on `jobs` (its seconds do: each run has one core).
+
+def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NAMES,
+            progress: Callable[[str], None] | None = None, jobs: int = 1, settings: str = "paper") -> list[dict]:
+    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std, the settings
+    used (`config`: the changes to BASE) and seed 0's samples.
+
+    settings="paper": each fix at its published settings. settings="search": each fix's 8 `search_configs` on
+    seed 0, then the best of them (by `score`) on every seed; the row adds the median over the 8 (`search_median_*`).
+    Runs are seeded, so the numbers do not depend on `jobs` (their seconds do: each run has one core).
     """
     check_int("steps", steps, 1, MAX_STEPS)
     check_int("seeds", seeds, 1, 100)
     check_int("jobs", jobs, 1, 64)
-    configs = {fix: [fix_config(fix, target, steps, seed) for seed in range(seeds)] for fix in fixes}
-    if jobs == 1:
-        return [_row(fix, [train_and_evaluate(cfg, steps) for cfg in cfgs], progress) for fix, cfgs in configs.items()]
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {fix: [pool.submit(_train_and_evaluate_alone, cfg, steps) for cfg in cfgs]
-                   for fix, cfgs in configs.items()}
-        return [_row(fix, [future.result() for future in runs], progress) for fix, runs in futures.items()]
+    check_choice("settings", settings, SETTINGS)
+    for fix in fixes:
+        check_choice("fixes", fix, FIX_NAMES)
+    if settings == "paper":
+        chosen, tried, best, first = {fix: fix_config(fix, target, steps) for fix in fixes}, {}, {}, 0
+    else:
+        candidates = {fix: search_configs(fix, target, steps) for fix in fixes}
+        results = run_all([(cfg, steps) for fix in fixes for cfg in candidates[fix]], jobs)
+        tried = {fix: results[8 * i:8 * i + 8] for i, fix in enumerate(fixes)}
+        best = {fix: max(range(8), key=lambda k: score(tried[fix][k])) for fix in fixes}
+        chosen, first = {fix: candidates[fix][best[fix]] for fix in fixes}, 1  # seed 0 ran in the search
+    pending = [(fix, seed) for fix in fixes for seed in range(first, seeds)]
+    done = dict(zip(pending, run_all([(replace(chosen[fix], seed=seed), steps) for fix, seed in pending], jobs)))
+    rows = []
+    for fix in fixes:
+        if fix in best:
+            done[fix, 0] = tried[fix][best[fix]]
+        rows.append(_row(fix, chosen[fix], [done[fix, seed] for seed in range(seeds)],
+                         tried.get(fix), candidates[fix] if fix in best else None))
+        if progress is not None:
+            progress(format_row(rows[-1]))
+    return rows
 
 
-def _row(fix: str, runs: list[dict], progress: Callable[[str], None] | None) -> dict:
-    row = {"fix": fix}
+def changes_from_base(cfg: TrainConfig) -> dict:
+    """The fields in which `cfg` differs from BASE, leaving out the target, the seed and the device."""
+    return {name: value for name, value in vars(cfg).items()
+            if value != getattr(BASE, name) and name not in ("target", "seed", "device")}
+
+
+def _row(fix: str, cfg: TrainConfig, runs: list[dict], tried: list[dict] | None,
+         candidates: list[TrainConfig] | None) -> dict:
+    row = {"fix": fix, "config": changes_from_base(cfg)}
     for key in ("modes", "hq", "rkl", "seconds"):
         row[key], row[f"{key}_std"] = _mean_std([run[key] for run in runs])
-    if progress is not None:
-        progress(format_row(row))
+    if tried is not None:
+        for key in ("modes", "hq"):
+            row[f"search_median_{key}"] = statistics.median(run[key] for run in tried)
+        row["search"] = [{"config": changes_from_base(c), "modes": r["modes"], "hq": r["hq"], "rkl": r["rkl"]}
+                         for c, r in zip(candidates, tried)]
+    row["samples"] = runs[0]["samples"]
     return row
 
 
@@ -120,3 +203,40 @@ def format_table(rows: list[dict]) -> str:
     """The rows as a text table, mean ± std over seeds."""
     header = f"{'fix':<16} {'modes':>11} {'% HQ':>11} {'reverse KL':>15} {'seconds':>12}"
     return "\n".join([header, *map(format_row, rows)])
+
+
+def load_table(target: str, settings: str, folder: Path = TABLES) -> list[dict]:
+    """The rows that `python -m gan_lessons compare --target T --seeds 3 --settings S` wrote into folder/T_S.json
+    (a reverse KL that does not exist is None there)."""
+    check_choice("settings", settings, SETTINGS)
+    path = Path(folder) / f"{target}_{settings}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; make it with: python -m gan_lessons compare --target {target} "
+                                f"--seeds 3 --settings {settings} --jobs 2 --json {path}")
+    return json.loads(path.read_text())
+
+
+def probe(cfg: TrainConfig, steps: int, every: int = 250) -> dict[str, list[float]]:
+    """Train `cfg` for `steps` steps and, every `every` steps, look at G on 2,500 fixed noise vectors: the modes and
+    % high quality, and `pull`, the mean norm of the gradient of G's loss at each generated sample (what moves it
+    towards D's higher scores), per sample. Looks draw no random number of the training's own: the run is the one
+    `train_and_evaluate` makes."""
+    seed_everything(cfg.seed)
+    trainer, target = make_2d_trainer(cfg)
+    z = torch.randn(EVAL_SAMPLES, cfg.z_dim, generator=torch.Generator().manual_seed(1))
+    log: dict[str, list[float]] = {"step": [], "modes": [], "hq": [], "pull": []}
+
+    def look(step: int, metrics: dict) -> None:
+        if step % every:
+            return
+        x = generate(trainer.generator, z)
+        coverage = evaluate_2d(x, target)
+        shown = x[: len(x) // cfg.pack * cfg.pack]  # whole packs only
+        g_loss = lambda v: trainer.loss.g(trainer.discriminator(pack(v, cfg.pack))) * len(v)  # a sum over samples
+        pull = input_gradient(g_loss, shown).norm(dim=1).mean().item()
+        for key, value in (("step", step), ("modes", coverage["modes"]), ("hq", coverage["hq"]), ("pull", pull)):
+            log[key].append(value)
+
+    callbacks = [look] + ([LinearDecay(trainer, steps, cfg.lr_decay)] if cfg.lr_decay > 0 else [])
+    trainer.run(steps, callbacks, progress=False)
+    return log

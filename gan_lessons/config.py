@@ -20,6 +20,7 @@ BCE_LOSSES = ("minimax", "nonsaturating")  # D's output is a logit of P(real): l
 TARGET_NAMES = ("ring8", "grid25", "spiral", "moons")
 REGULARIZER_NAMES = ("none", "gp", "r1", "r2")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+OPTIMIZER_NAMES = ("adam", "rmsprop")
 AMP_NAMES = ("auto", "bf16", "none")  # "auto": bfloat16 autocast on a CUDA GPU that supports it, else none
 MAX_STEPS = 10**9  # the most steps one `run` may be asked for
 # What changing a field means for a trainer that is already built (GANTrainer.configure):
@@ -49,11 +50,14 @@ class GANConfig:
     n_classes: int = setting(0, "labels y in 0..n_classes-1 beside every sample (a conditional GAN, lesson 09); "
                                 "0 = unconditional", kind=MODEL, low=0, high=1000)
     loss: str = setting("nonsaturating", "the (D, G) loss pair of lessons 04 and 08", choices=LOSS_NAMES)
+    optimizer: str = setting("adam", "the optimizer of both players: Adam, or RMSProp as WGAN (Arjovsky et al., 2017) "
+                                     "and R1 (Mescheder et al., 2018) were published with", kind=RUN,
+                             choices=OPTIMIZER_NAMES)
     lr_d: float = setting(1e-3, "Adam learning rate of D; 1e-3 trains a small 2-D GAN in a few hundred steps",
                           low=0.0, high=1.0, include_low=False)
     lr_g: float = setting(1e-3, "Adam learning rate of G; equal to lr_d unless you try TTUR (lesson 08)", low=0.0,
                           high=1.0, include_low=False)
-    beta1: float = setting(0.5, "Adam's momentum; 0.5 rather than 0.9, as DCGAN found, damps the game's "
+    beta1: float = setting(0.5, "Adam's momentum (unused by RMSProp); 0.5 rather than 0.9, as DCGAN found, damps the game's "
                                 "oscillation", low=0.0, high=0.9999)
     beta2: float = setting(0.999, "Adam's second-moment decay, the usual default", low=0.0, high=0.9999)
     d_steps: int = setting(1, "D updates per G update (k in Goodfellow et al., 2014; WGAN uses 5)", low=1,

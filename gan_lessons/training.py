@@ -46,6 +46,11 @@ def adam(params: Iterable[Tensor], lr: float, betas: tuple[float, float]) -> tor
         return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
+def make_optimizer(name: str, params: Iterable[Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """The optimizer a configuration names: `adam` (with betas) or `rmsprop` (torch's defaults, alpha = 0.99)."""
+    return adam(params, lr, betas) if name == "adam" else torch.optim.RMSprop(params, lr=lr)
+
+
 def step_forward(generator: nn.Module) -> Callable[..., Tensor]:
     """How the steps run G: its `fast_cpu_forward` where it has one (the DCGAN G: the same numbers up to rounding,
     faster on a CPU) and its weights are float32 on a CPU; G itself otherwise."""
@@ -142,8 +147,8 @@ class GANTrainer:
         self.generator, self.discriminator, self.sample_real = generator, discriminator, sample_real
         self.forward_g = step_forward(generator)
         betas = (config.beta1, config.beta2)
-        self.opt_d = adam(discriminator.parameters(), config.lr_d, betas)
-        self.opt_g = adam(generator.parameters(), config.lr_g, betas)
+        self.opt_d = make_optimizer(config.optimizer, discriminator.parameters(), config.lr_d, betas)
+        self.opt_g = make_optimizer(config.optimizer, generator.parameters(), config.lr_g, betas)
         self.ema: EMA | None = None  # the averaged G when config.ema > 0: sample with `trainer.ema.sample(n)`
         self.step_count, self.history = 0, History()
         self.guard_every = 50  # steps between two checks of every weight (and copies of the last finite ones)
@@ -182,7 +187,9 @@ class GANTrainer:
         self.latent = LabelledNoise(config.z_dim, config.n_classes) if config.n_classes else Noise(config.z_dim)
         for optimizer, lr in ((self.opt_d, config.lr_d), (self.opt_g, config.lr_g)):
             for group in optimizer.param_groups:
-                group["lr"], group["betas"] = float(lr), (config.beta1, config.beta2)
+                group["lr"] = float(lr)
+                if "betas" in group:  # Adam's
+                    group["betas"] = (config.beta1, config.beta2)
         if config.ema == 0:
             self.ema = None
         elif self.ema is None:
@@ -209,7 +216,7 @@ class GANTrainer:
         _check_noise_size(generator, config.z_dim)
         lr_g = self.lr_g
         self.generator, self.forward_g, self.ema = generator, step_forward(generator), None
-        self.opt_g = adam(generator.parameters(), lr_g, (config.beta1, config.beta2))
+        self.opt_g = make_optimizer(config.optimizer, generator.parameters(), lr_g, (config.beta1, config.beta2))
         self._use(config)
         self.opt_g.param_groups[0]["lr"] = lr_g
         self._snapshot = None  # the divergence guard's copy was of the old G

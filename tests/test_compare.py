@@ -1,14 +1,18 @@
 """`python -m gan_lessons compare` writes its table as JSON, refuses bad arguments, and `train` takes every fix."""
 import dataclasses
 import json
+import math
+import statistics
 
 import pytest
 import torch
 
 from gan_lessons import cli, comparison
-from gan_lessons.comparison import BASE, FIX_NAMES, fix_config
+from gan_lessons.comparison import BASE, FIX_NAMES, fix_config, search_configs
+from gan_lessons.config import TrainConfig, replace
 
-ROW_KEYS = {"fix", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std", "seconds_std"}
+ROW_KEYS = {"fix", "config", "samples", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std",
+            "seconds_std"}
 
 
 def test_compare_writes_one_row_per_fix_with_means_and_stds(tmp_path, capsys):
@@ -87,5 +91,37 @@ def test_train_accepts_each_fix(fix, tmp_path):
     assert ("ema" in state) == (cfg.ema > 0)
 
 
-def test_the_base_of_the_comparison_is_the_plain_gan():
-    assert BASE.regularizer == "none" and BASE.loss == "nonsaturating" and BASE.ema == 0 and BASE.pack == 1
+def test_the_base_of_the_comparison_is_lesson_07s_plain_gan():
+    lesson_07 = TrainConfig(target="ring8", regularizer="none")  # the collapsing GAN of lesson 07
+    assert BASE == replace(lesson_07, reg_weight=0.0)
+
+
+def test_each_fix_at_its_paper_settings():
+    paper = {fix: fix_config(fix, "ring8", 4000) for fix in FIX_NAMES}
+    assert paper["vanilla"] == replace(BASE, device="cpu")
+    wgan = paper["wgan-clip"]
+    assert (wgan.optimizer, wgan.lr_d, wgan.clip, wgan.d_steps) == ("rmsprop", 5e-5, 0.01, 5)
+    gp = paper["wgan-gp"]
+    assert (gp.reg_weight, gp.d_steps, gp.beta1, gp.beta2, gp.lr_d) == (0.1, 5, 0.5, 0.9, 1e-4)
+    sn = paper["spectral-norm"]
+    assert (sn.spectral_norm, sn.loss, sn.d_steps, sn.lr_d, sn.beta1, sn.beta2) == (True, "hinge", 5, 2e-4, 0.0, 0.9)
+    pac = paper["pacgan"]
+    assert pac.batch_size // pac.pack == BASE.batch_size  # D sees as many packs as the plain D sees samples
+    for fix, cfg in paper.items():  # the networks are the same for every fix
+        assert (cfg.hidden, cfg.depth, cfg.z_dim) == (BASE.hidden, BASE.depth, BASE.z_dim), fix
+
+
+@pytest.mark.parametrize("fix", FIX_NAMES)
+def test_the_search_gives_every_fix_the_same_budget_around_its_paper_setting(fix):
+    configs = search_configs(fix, "ring8", 4000)
+    assert len(configs) == 8 and len(set(configs)) == 8
+    assert fix_config(fix, "ring8", 4000) in configs
+
+
+def test_the_search_picks_the_best_of_its_configurations_and_reports_the_median():
+    rows = comparison.compare("ring8", 20, 2, ("vanilla",), settings="search")
+    row = rows[0]
+    tried = row["search"]
+    assert len(tried) == 8 and row["search_median_modes"] == statistics.median(t["modes"] for t in tried)
+    best = max(tried, key=lambda t: (t["modes"], t["hq"], -(t["rkl"] if t["rkl"] is not None else math.inf)))
+    assert row["config"] == best["config"]
