@@ -25,18 +25,20 @@ from typing import Callable
 import ipywidgets as widgets
 import torch
 
-from .config import LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, TrainConfig, fast_mode, replace, seed_everything
+from .config import TrainConfig, fast_mode, replace, seed_everything
 from .data.toy import make_target
-from .lab_frames import Curves, Frame, frame_of, thin_history
-from .lab_panes import PANE_NAMES, LivePane, coverage_text, png_bytes, snapshot_figure
-from .models import MLPGenerator
 from .guard import DivergenceError
+from .lab_frames import (SETTINGS, Curves, Domain, Frame, Meter, check_setting, control_domains, guarded_update,
+                         thin_history)
+from .lab_panes import PANE_NAMES, LivePane, coverage_text, png_bytes, snapshot_figure
+from .models import mlp_gan_2d
 from .training import Callback, GANTrainer, make_2d_trainer
 
-BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
 USUAL_WEIGHT = {"gp": 10.0, "r1": 0.1, "r2": 0.1}  # lambda = 10 for WGAN-GP; gamma = 0.1 for R1/R2 on these targets
+LABELS = {"target": "target", "loss": "loss", "lr_d": "lr of D", "lr_g": "lr of G", "z_dim": "noise dim",
+          "batch_size": "batch size", "d_steps": "D steps per G", "regularizer": "regularizer",
+          "reg_weight": "its weight"}
 Change = Callable[[], "str | None"]
-SETTINGS = ("target", "loss", "lr_d", "lr_g", "z_dim", "batch_size", "d_steps", "regularizer", "reg_weight")
 
 
 class _TrainerReplaced(Exception):
@@ -61,14 +63,15 @@ class GANLab:
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._last_frame: Frame | None = None  # the frame the panes show
-        self._coverage: tuple[float, dict] = (-1.0, {})  # (when, mode coverage): measured once a second
         self._message, self.frames_drawn, self.error = "ready: press play", 0, None
         self._build()
         self.panes = {name: LivePane(name) for name in PANE_NAMES}
         self.images = {name: widgets.Image(format="png") for name in PANE_NAMES}
         self.status, self.coverage = widgets.HTML(), widgets.HTML()
+        self.domains = control_domains(self.cfg)  # what each control offers
         self.controls = self._make_controls()
-        self._accepted = {name: self.controls[name].value for name in SETTINGS}  # what each control last took
+        self._accepted = {name: getattr(self.cfg, name) for name in SETTINGS}  # what each control last took
+        self._refusing: str | None = None  # the control whose refused value is being put back
         self.widget = self._layout()
         self.redraw()
 
@@ -107,9 +110,14 @@ class GANLab:
         self.redraw()
 
     def tick(self, draw: bool = True) -> dict[str, float]:
-        """One chunk of training steps here and now (while paused); the last step's metrics."""
+        """One chunk of training steps here and now (while paused); the last step's metrics ({} if it diverged)."""
         self._refuse_while_running("tick")
-        metrics = self._train_chunk(self.chunk)
+        self.error = None
+        try:
+            metrics = self._train_chunk(self.chunk)
+        except DivergenceError as error:  # as in `run`: the status line says it (drawn now)
+            metrics, draw = {}, True
+            self._diverged(error)
         if draw:
             self.redraw()
         return metrics
@@ -135,27 +143,18 @@ class GANLab:
         A value a control cannot take raises ValueError naming the control and what it allows; then nothing changes.
         """
         for name, value in settings.items():
-            self._check_setting(name, value)
+            check_setting(self.cfg, self.domains, name, value)
         for name, value in settings.items():
-            self.controls[name].value = value
+            self._take(name, value)  # also when the control shows it already (a log slider shows 0 at its lowest)
+            self.controls[name].value = value  # its callback finds the value taken
 
     def step_d(self) -> dict[str, float]:
         """Exactly one update of D, G unchanged (while paused)."""
-        self._refuse_while_running("step D")
-        with self._trainer_lock:
-            metrics = self._trainer.d_step(self._trainer.sample_real())
-        self._say(f"one D update: loss_d={metrics['loss_d']:.3f}")
-        self.redraw()
-        return metrics
+        return self._one_update("D", lambda: self._trainer.d_step(self._trainer.sample_real()))
 
     def step_g(self) -> dict[str, float]:
         """Exactly one update of G, D unchanged (while paused)."""
-        self._refuse_while_running("step G")
-        with self._trainer_lock:
-            metrics = self._trainer.g_step(self.cfg.batch_size, self._device)
-        self._say(f"one G update: loss_g={metrics['loss_g']:.3f}")
-        self.redraw()
-        return metrics
+        return self._one_update("G", lambda: self._trainer.g_step(self.cfg.batch_size, self._device))
 
     def reset(self) -> None:
         """Re-seed and start again from fresh G and D, with the settings the controls show."""
@@ -191,6 +190,18 @@ class GANLab:
         bundle["text/plain"] = f"GANLab(step={self._trainer.step_count}, target={self.cfg.target!r})"
         return bundle
 
+    def _one_update(self, player: str, update: Callable[[], dict[str, float]]) -> dict[str, float]:
+        """One update of D or G alone (while paused); one that diverges is undone, and the status line says so."""
+        self._refuse_while_running(f"step {player}")
+        with self._trainer_lock:
+            metrics, error = guarded_update(self._trainer, update)
+            key = f"loss_{player.lower()}"
+            self._say(f"one {player} update: {key}={metrics[key]:.3f}")
+            if error is not None:
+                self._diverged(error)
+        self.redraw()
+        return metrics
+
     # -- changes: queued by the callbacks, applied between two steps ---------------------------------------
     def _submit(self, change: Change, what: str) -> None:
         with self._lock:
@@ -218,8 +229,9 @@ class GANLab:
         if name in ("target", "batch_size"):  # a new source of real batches; G and D train on
             self.target = make_target(self.cfg.target)
             trainer.replace_data(self.target.sampler(self.cfg.batch_size, self._device), **{name: value})
-        elif name == "z_dim":
-            trainer.replace_generator(MLPGenerator(value, (self.cfg.hidden,) * 2, 2).to(self._device), value)
+        elif name == "z_dim":  # a new G as make_2d_trainer builds it (the D built beside it is left unused)
+            generator, _ = mlp_gan_2d(value, self.cfg.hidden, self.cfg.spectral_norm, self.cfg.pack, self.cfg.depth)
+            trainer.replace_generator(generator.to(self._device), value)
             return f"noise dimension {old} → {value}: generator rebuilt (a new G, and a new Adam for it)"
         else:
             trainer.configure(**{name: value})  # the next step uses it
@@ -229,8 +241,7 @@ class GANLab:
         seed_everything(self.cfg.seed)
         self._trainer, self.target = make_2d_trainer(self.cfg)
         self._device = next(self._trainer.generator.parameters()).device
-        self.curves = Curves()
-        self._rate = (time.perf_counter(), 0, 0.0)  # (when, step, steps per second) of the last measure
+        self.curves, self._meter = Curves(), Meter()
 
     def _rebuild(self) -> str:
         self._build()
@@ -290,14 +301,7 @@ class GANLab:
             self._stop.set()
 
     def _frame(self) -> Frame:
-        now, (then, step, rate) = time.perf_counter(), self._rate
-        if now - then >= 0.5:  # steps per second over the last half second or more
-            self._rate = (now, self._trainer.step_count, max(self._trainer.step_count - step, 0) / (now - then))
-        measure = now - self._coverage[0] >= 1.0 or self._trainer.step_count == 0 or not self.running
-        frame = frame_of(self._trainer, self.target, self.cfg.loss, self.curves, self._rate[2],
-                         None if measure else self._coverage[1])
-        self._coverage = (now, frame.coverage) if measure else self._coverage
-        return frame
+        return self._meter.frame(self._trainer, self.target, self.cfg.loss, self.curves, self.running)
 
     def _show(self, frame: Frame) -> None:
         for name, pane in self.panes.items():
@@ -315,6 +319,7 @@ class GANLab:
         """The guard restored the last finite weights: say what happened and what to do; play goes on from there."""
         self.error = error
         self.curves.truncate(error.restored_step)
+        self._trainer.configure()  # the optimizers put back hold their old learning rates: the configuration's apply
         self._say(f"<b>stopped</b>: {error} Lower a learning rate (or change the loss) and press play.")
 
     def _say(self, message: str) -> None:
@@ -327,33 +332,9 @@ class GANLab:
 
     # -- the widgets ---------------------------------------------------------------------------------------
     def _make_controls(self) -> dict[str, widgets.Widget]:
-        cfg, style = self.cfg, {"description_width": "110px"}
-
-        def log_slider(value: float, low: int, high: int, label: str) -> widgets.FloatLogSlider:
-            return widgets.FloatLogSlider(value=value, base=10, min=low, max=high, step=0.1,  # 10**min .. 10**max
-                                          readout_format=".3g", description=label, style=style)
-
-        def dropdown(options, value, label: str) -> widgets.Dropdown:
-            return widgets.Dropdown(options=options, value=value, description=label, style=style)
-
-        def int_slider(value: int, high: int, label: str) -> widgets.IntSlider:
-            return widgets.IntSlider(value=value, min=1, max=max(high, value), description=label, style=style)
-
-        lr_low = math.floor(math.log10(min(cfg.lr_d, cfg.lr_g, 1e-5)))  # 1e-5 .. 0.1, wider if cfg asks for it
-        lr_high = math.ceil(math.log10(max(cfg.lr_d, cfg.lr_g, 0.1)))
-        c = {
-            "target": dropdown(TARGET_NAMES, cfg.target, "target"),
-            "loss": dropdown(LOSS_NAMES, cfg.loss, "loss"),
-            "lr_d": log_slider(cfg.lr_d, lr_low, lr_high, "lr of D"),
-            "lr_g": log_slider(cfg.lr_g, lr_low, lr_high, "lr of G"),
-            "z_dim": int_slider(cfg.z_dim, 16, "noise dim"),
-            "batch_size": dropdown(sorted({*BATCH_SIZES, cfg.batch_size}), cfg.batch_size, "batch size"),
-            "d_steps": int_slider(cfg.d_steps, 5, "D steps per G"),
-            "regularizer": dropdown(REGULARIZER_NAMES, cfg.regularizer, "regularizer"),
-            "reg_weight": log_slider(max(cfg.reg_weight, 1e-3), -3, 2, "its weight"),
-        }
-        for name, control in c.items():
-            control.observe(self._on_change(name), names="value")
+        c = {name: control(domain, getattr(self.cfg, name), LABELS[name]) for name, domain in self.domains.items()}
+        for name, widget in c.items():
+            widget.observe(lambda change, name=name: self._take(name, change["new"]), names="value")
         buttons = {"play": ("play", "play", self.play), "pause": ("pause", "pause", self.pause),
                    "step_d": ("step D", "step-forward", self.step_d), "step_g": ("step G", "step-forward", self.step_g),
                    "reset": ("reset", "undo", self.reset)}
@@ -365,40 +346,23 @@ class GANLab:
             c[name].add_class(css)  # names the browser test looks for
         return c
 
-    def _on_change(self, name: str) -> Callable[[dict], None]:
-        def handler(change: dict) -> None:
-            value = change["new"]
-            if value == self._accepted[name]:
-                return
-            try:
-                self._check_setting(name, value)
-            except ValueError as error:  # e.g. NaN typed into a slider: show the last good value again
-                self._say(f"{name} not changed: {error}")
-                self.controls[name].value = self._accepted[name]
-                return
-            self._accepted[name] = value
-            if name == "regularizer" and value in USUAL_WEIGHT:  # GP's lambda and R1's gamma differ 100-fold
-                self.controls["reg_weight"].value = USUAL_WEIGHT[value]
-            self._submit(lambda: self._set(name, value), f"{name}={value!r}")
-        return handler
-
-    def _check_setting(self, name: str, value) -> None:
-        """ValueError unless `value` is one the control `name` shows and the configuration allows."""
-        if name not in SETTINGS:
-            raise ValueError(f"{name!r} is not a control of the lab; allowed: {', '.join(SETTINGS)}")
-        control = self.controls[name]
-        if isinstance(control, widgets.Dropdown):
-            allowed = [option[1] if isinstance(option, tuple) else option for option in control.options]
-            if isinstance(value, bool) or value not in allowed:
-                raise ValueError(f"{name}={value!r} is not allowed; allowed values: {', '.join(map(str, allowed))}")
-        else:
-            low, high = ((control.base ** control.min, control.base ** control.max)
-                         if isinstance(control, widgets.FloatLogSlider) else (control.min, control.max))
-            kind = int if isinstance(control, widgets.IntSlider) else (int, float)
-            if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
-                raise ValueError(f"{name}={value!r} is not allowed; the lab's control takes "
-                                 f"{'an integer' if kind is int else 'a number'} from {low:g} to {high:g}")
-        replace(self.cfg, **{name: value})  # the configuration's own checks (ValueError naming the parameter)
+    def _take(self, name: str, value) -> None:
+        """What a control's callback does with its new value: queue it for the trainer, or refuse it and say why."""
+        if value == self._accepted[name] or name == self._refusing:
+            return
+        try:
+            check_setting(self.cfg, self.domains, name, value)
+        except ValueError as error:  # e.g. NaN typed into a slider: show the last good value again
+            self._say(f"{name} not changed: {error}")
+            self._refusing = name  # (a slider may show it clamped: a weight of 0 at its lowest; not a new value)
+            self.controls[name].value = self._accepted[name]
+            self._refusing = None
+            self.redraw()  # the status line says it now (while training, the next frame does)
+            return
+        self._accepted[name] = value
+        if name == "regularizer" and value in USUAL_WEIGHT:  # GP's lambda and R1's gamma differ 100-fold
+            self.controls["reg_weight"].value = USUAL_WEIGHT[value]
+        self._submit(lambda: self._set(name, value), f"{name}={value!r}")
 
     def _on_click(self, action: Callable[[], object]) -> Callable[[widgets.Button], None]:
         def handler(_button: widgets.Button) -> None:
@@ -414,8 +378,19 @@ class GANLab:
             image.add_class("gan-lab-pane")
         c = self.controls
         buttons = widgets.HBox([c[name] for name in ("play", "pause", "step_d", "step_g", "reset")])
-        settings = widgets.VBox([c[name] for name in ("target", "loss", "lr_d", "lr_g", "z_dim", "batch_size",
-                                                      "d_steps", "regularizer", "reg_weight")])
+        settings = widgets.VBox([c[name] for name in SETTINGS])
         panes = widgets.GridBox(list(self.images.values()),
                                 layout=widgets.Layout(grid_template_columns="repeat(2, max-content)"))
         return widgets.VBox([buttons, self.status, widgets.HBox([settings, panes]), self.coverage])
+
+
+def control(domain: Domain, value, label: str) -> widgets.Widget:
+    """The widget that shows a control's domain: a dropdown, an integer slider or a slider over powers of 10."""
+    style = {"description_width": "110px"}
+    if domain.options:
+        return widgets.Dropdown(options=domain.options, value=value, description=label, style=style)
+    if domain.integer:
+        return widgets.IntSlider(value=value, min=domain.low, max=domain.high, description=label, style=style)
+    return widgets.FloatLogSlider(value=max(value, domain.low), base=10, min=round(math.log10(domain.low)),
+                                  max=round(math.log10(domain.high)), step=0.1, readout_format=".3g",
+                                  description=label, style=style)  # a weight of 0 shows as the lowest

@@ -1,19 +1,27 @@
-"""What a frame of the live lab is made of, and the records that feed it: numbers only, no drawing.
+"""The live lab's numbers and rules, with no widgets and no drawing: its frames, its controls' domains, one guarded
+update.
 
 `frame_of` copies what the panes need out of the trainer, between two steps, into a `Frame` of numpy arrays
 and floats (D's output on a grid, where G's update pushes its samples, the mode coverage), so the panes never
-touch the trainer. `Curves` and `thin_history` keep what a long session records bounded.
+touch the trainer. `Meter` decides how often the costlier numbers are measured. `Curves` and `thin_history` keep
+what a long session records bounded. `control_domains` says which values each control offers (lab.py builds
+the widgets from it) and `check_setting` which it takes; `guarded_update` is step D and step G under the guard.
 """
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .config import BCE_LOSSES
+from .config import BCE_LOSSES, LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, TrainConfig, replace
 from .data.toy import Target2D
+from .fixes import pack
+from .guard import DivergenceError, Snapshot, diverged_message, finite_weights, likely_cause
 from .metrics import EVAL_SAMPLES, evaluate_2d
 
 FRAME_SEED = 1234  # every frame shows G at the same z: points move smoothly, and training's own RNG is left alone
@@ -28,6 +36,7 @@ class Frame:
     lr_d: float
     lr_g: float
     loss: str  # the loss pair's name: says how to read D's output
+    pack: int  # PacGAN's m: D judges packs of m samples (the heatmap shows packs of m copies of a point)
     extent: float  # the panes show [-extent, extent]^2
     real: np.ndarray  # (n, 2) real samples
     fake: np.ndarray  # (n, 2) generated samples
@@ -40,22 +49,29 @@ class Frame:
 
 
 @torch.no_grad()
-def d_grid(D, extent: float, loss: str, resolution: int, device: torch.device) -> np.ndarray:
-    """D's output on a resolution x resolution grid over [-extent, extent]^2 (a probability for BCE losses)."""
+def d_grid(D, extent: float, loss: str, resolution: int, device: torch.device, m: int = 1) -> np.ndarray:
+    """D's output on a resolution x resolution grid over [-extent, extent]^2 (a probability for BCE losses).
+
+    A packed D (PacGAN, m > 1) judges m samples at once: each grid point is shown to it as a pack of m copies of
+    itself, so the heatmap reads "how real D finds m samples that all sit at x".
+    """
     axis = torch.linspace(-extent, extent, resolution, device=device)
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")  # row i is y = axis[i]: imshow with origin="lower"
-    out = D(torch.stack([xx.flatten(), yy.flatten()], dim=1)).view(resolution, resolution)
+    points = torch.stack([xx.flatten(), yy.flatten()], dim=1)
+    out = D(points.repeat(1, m)).view(resolution, resolution)  # (R^2, 2m): m copies side by side, as `pack` lays them
     return (torch.sigmoid(out) if loss in BCE_LOSSES else out).cpu().numpy()
 
 
 def g_push(trainer, x: Tensor) -> Tensor:
     """-grad_x of G's loss at generated points x, per sample: where G's update moves each of them.
 
-    G's loss is a mean over the batch; times len(x) it is the sum, whose gradient at x_i is sample i's own.
-    Only x is differentiated: D's and G's weights get no gradient.
+    D sees x packed as in training (PacGAN: m samples to a row, len(x) a multiple of m), without instance noise.
+    G's loss is a mean over the rows; times the number of rows it is the sum, whose gradient at x_i is that of
+    the term of x_i's own row. Only x is differentiated: D's and G's weights get no gradient.
     """
     x = x.detach().requires_grad_(True)
-    loss = trainer.loss.g(trainer.discriminator(x)) * len(x)
+    rows = pack(x, trainer.config.pack)  # (len(x)/m, 2m); x itself when m = 1
+    loss = trainer.loss.g(trainer.discriminator(rows)) * len(rows)
     (grad,) = torch.autograd.grad(loss, x)
     return -grad
 
@@ -64,23 +80,44 @@ def frame_of(trainer, target: Target2D, loss: str, curves: Curves, steps_per_s: 
              coverage: dict | None = None, n_show: int = 512, n_arrows: int = 64, resolution: int = 64) -> Frame:
     """Everything the panes draw, copied out of the trainer into numpy arrays.
 
-    coverage: the last measure of the modes covered, or None to measure it now on 2,500 samples.
+    coverage: the last measure of the modes covered, or None to measure it now on 2,500 samples. The arrows are
+    drawn on n_arrows samples, fewer when a pack of m does not divide them (at least m).
     """
-    G, D = trainer.generator, trainer.discriminator
+    G, D, m = trainer.generator, trainer.discriminator, trainer.config.pack
     device = next(G.parameters()).device
     z = torch.randn(EVAL_SAMPLES, trainer.z_dim, generator=torch.Generator().manual_seed(FRAME_SEED))
     real = target.sample(n_show, generator=torch.Generator().manual_seed(FRAME_SEED))
     with torch.no_grad():
         fake = G((z[:n_show] if coverage is not None else z).to(device))
+    n_arrows = max(n_arrows - n_arrows % m, m)  # whole packs
     arrows = g_push(trainer, fake[:n_arrows])
     fake = fake.cpu()
     coverage = evaluate_2d(fake, target) if coverage is None else coverage
     return Frame(
-        step=trainer.step_count, steps_per_s=steps_per_s, lr_d=trainer.lr_d, lr_g=trainer.lr_g, loss=loss,
+        step=trainer.step_count, steps_per_s=steps_per_s, lr_d=trainer.lr_d, lr_g=trainer.lr_g, loss=loss, pack=m,
         extent=target.extent, real=real.numpy(), fake=fake[:n_show].numpy(),
-        centres=target.centres.numpy(), heat=d_grid(D, target.extent, loss, resolution, device),
+        centres=target.centres.numpy(), heat=d_grid(D, target.extent, loss, resolution, device, m),
         arrow_from=fake[:n_arrows].numpy(), arrow_dir=arrows.cpu().numpy(), curves=curves.arrays(),
         coverage=coverage)
+
+
+class Meter:
+    """When a frame measures: steps per second over the last half second or more, and the mode coverage (2,500
+    samples) at most once a second while training, at once otherwise."""
+
+    def __init__(self) -> None:
+        self.rate = (time.perf_counter(), 0, 0.0)  # (when, step, steps per second) of the last measure
+        self.coverage: tuple[float, dict] = (-1.0, {})  # (when, mode coverage) of the last measure
+
+    def frame(self, trainer, target: Target2D, loss: str, curves: Curves, training: bool) -> Frame:
+        """The trainer's frame, with the rate and the coverage measured when they are due."""
+        now, (then, step, rate) = time.perf_counter(), self.rate
+        if now - then >= 0.5:
+            self.rate = (now, trainer.step_count, max(trainer.step_count - step, 0) / (now - then))
+        measure = now - self.coverage[0] >= 1.0 or trainer.step_count == 0 or not training
+        frame = frame_of(trainer, target, loss, curves, self.rate[2], None if measure else self.coverage[1])
+        self.coverage = (now, frame.coverage) if measure else self.coverage
+        return frame
 
 
 class Curves:
@@ -132,3 +169,73 @@ def thin_history(history, max_len: int = 100_000) -> None:
     history.steps[:half] = history.steps[:half:2]
     for values in history.records.values():
         values[:half] = values[:half:2]
+
+
+# -- the controls ----------------------------------------------------------------------------------------------------
+SETTINGS = ("target", "loss", "lr_d", "lr_g", "z_dim", "batch_size", "d_steps", "regularizer", "reg_weight")
+BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values a control takes: one of `options` (a dropdown), or a number from `low` to `high`, an integer
+    (a slider) or not (a slider over powers of 10)."""
+
+    options: tuple = ()
+    low: float = 0.0
+    high: float = 0.0
+    integer: bool = False
+
+    def check(self, name: str, value) -> None:
+        """ValueError naming the control and what it takes, unless `value` is in the domain."""
+        if self.options:
+            if isinstance(value, bool) or value not in self.options:
+                allowed = ", ".join(map(str, self.options))
+                raise ValueError(f"{name}={value!r} is not allowed; allowed values: {allowed}")
+            return
+        kind = int if self.integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or not self.low <= value <= self.high:
+            raise ValueError(f"{name}={value!r} is not allowed; the lab's control takes "
+                             f"{'an integer' if self.integer else 'a number'} from {self.low:g} to {self.high:g}")
+
+
+def powers_of_ten(*values: float) -> Domain:
+    """Numbers from a power of 10 to another that hold every positive value given."""
+    positive = [v for v in values if v > 0]
+    return Domain(low=10.0 ** math.floor(math.log10(min(positive))), high=10.0 ** math.ceil(math.log10(max(positive))))
+
+
+def control_domains(cfg: TrainConfig) -> dict[str, Domain]:
+    """What each control offers in a lab that starts from `cfg`: the usual ranges, widened to hold cfg's values,
+    and only the batch sizes that split into whole packs."""
+    lrs = powers_of_ten(1e-5, 0.1, cfg.lr_d, cfg.lr_g)
+    batch_sizes = sorted({*(b for b in BATCH_SIZES if b % cfg.pack == 0), cfg.batch_size})
+    return {"target": Domain(TARGET_NAMES), "loss": Domain(LOSS_NAMES), "lr_d": lrs, "lr_g": lrs,
+            "z_dim": Domain(low=1, high=max(16, cfg.z_dim), integer=True), "batch_size": Domain(tuple(batch_sizes)),
+            "d_steps": Domain(low=1, high=max(5, cfg.d_steps), integer=True), "regularizer": Domain(REGULARIZER_NAMES),
+            "reg_weight": powers_of_ten(1e-3, 100.0, cfg.reg_weight)}
+
+
+def check_setting(cfg: TrainConfig, domains: dict[str, Domain], name: str, value) -> None:
+    """ValueError naming the control `name` unless its domain holds `value` and the configuration `cfg` allows it."""
+    if name not in domains:
+        raise ValueError(f"{name!r} is not a control of the lab; allowed: {', '.join(domains)}")
+    domains[name].check(name, value)
+    try:
+        replace(cfg, **{name: value})  # the configuration's own checks (ValueError naming the parameter)
+    except ValueError as error:  # one that names another setting (label_smoothing): name the control first
+        if str(error).startswith(f"{name}="):
+            raise
+        raise ValueError(f"{name}={value!r} is not allowed with these settings: {error}") from None
+
+
+def guarded_update(trainer, update: Callable[[], dict[str, float]]) -> tuple[dict[str, float], DivergenceError | None]:
+    """`update()` (one update of D or of G alone) under the guard's rule: when it leaves a loss or a weight
+    non-finite, the weights of before it are put back, and the error says what happened; else the error is None."""
+    before = Snapshot.take(trainer)
+    metrics = update()
+    if all(map(math.isfinite, metrics.values())) and finite_weights(trainer.generator, trainer.discriminator):
+        return metrics, None
+    before.restore(trainer)
+    message = diverged_message(trainer.step_count, metrics, before.step, likely_cause(trainer))
+    return metrics, DivergenceError(message, trainer.step_count, before.step)

@@ -41,7 +41,8 @@ class SamplesPane:
 
 
 class HeatmapPane:
-    """D's output over the plane, with the generated samples on top."""
+    """D's output over the plane, with the generated samples on top. A packed D (PacGAN) judges m samples at once:
+    at each point it is shown m copies of that point, and the title says so."""
 
     def __init__(self, ax) -> None:
         self.ax = ax
@@ -56,11 +57,12 @@ class HeatmapPane:
         e = frame.extent
         self.image.set_data(frame.heat)
         self.image.set_extent((-e, e, -e, e))
+        shown = "x" if frame.pack == 1 else f"{frame.pack} copies of x"  # what each point of the grid shows D
         if frame.loss in BCE_LOSSES:
-            self.clim, title = (0.0, 1.0), "D: P(real) = σ(D(x))"
+            self.clim, title = (0.0, 1.0), f"D: P(real) = σ(D({shown}))"
         else:  # LSGAN, WGAN and hinge: D's raw output, colours over a range that changes only when it must
             self.clim = stable_range(self.clim, float(frame.heat.min()), float(frame.heat.max()))
-            title = "D(x), raw" + (" (1 real, 0 fake)" if frame.loss == "lsgan" else ": critic score")
+            title = f"D({shown}), raw" + (" (1 real, 0 fake)" if frame.loss == "lsgan" else ": critic score")
         self.image.set_clim(*self.clim)
         self.fake.set_offsets(frame.fake)
         self.ax.set_title(title, fontsize=9)

@@ -306,6 +306,7 @@ class GANTrainer:
             return
         step, snapshot = self.step_count, self._snapshot
         snapshot.restore(self)
+        self._use(self._config)  # the copied optimizers hold the settings of their time: the configuration's again
         raise DivergenceError(diverged_message(step, metrics, snapshot.step, likely_cause(self)), step, snapshot.step)
 
     def run(self, n_steps: int, callbacks: Iterable[Callback] = (), progress: bool = True) -> History:
@@ -373,6 +374,9 @@ def _check_noise_size(generator: nn.Module, z_dim: int) -> None:
 
 def make_2d_trainer(cfg: TrainConfig) -> tuple[GANTrainer, Target2D]:
     """A trainer for the 2-D GAN described by `cfg`, on the device it names, with its target."""
+    if cfg.n_classes:
+        raise ValueError(f"n_classes={cfg.n_classes} is not allowed for a 2-D target, whose samples have no labels; "
+                         "use n_classes=0")
     device = get_device(cfg.device)
     target = make_target(cfg.target)
     generator, discriminator = mlp_gan_2d(cfg.z_dim, cfg.hidden, cfg.spectral_norm, cfg.pack, cfg.depth)

@@ -4,8 +4,10 @@ Setting a widget's `.value` here fires the same callbacks as a drag in the brows
 background thread switch fast mode off; every lab is paused in teardown, so no thread outlives a test.
 """
 import base64
+import functools
 import gc
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -20,10 +22,11 @@ from matplotlib.figure import Figure
 
 from gan_lessons.config import LIMITS, LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, TrainConfig, replace
 from gan_lessons.data.toy import make_target
-from gan_lessons.lab import GANLab
+from gan_lessons.guard import DivergenceError
+from gan_lessons.lab import SETTINGS, GANLab
 from gan_lessons.lab_frames import Curves, thin_history
 from gan_lessons.lab_panes import stable_range
-from gan_lessons.training import History
+from gan_lessons.training import History, make_2d_trainer
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -64,6 +67,172 @@ def adam_steps(optimizer: torch.optim.Optimizer) -> int:
 
 def weights(module: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
+
+
+def shapes(module: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(name, tuple(p.shape)) for name, p in module.named_parameters()]
+
+
+def optimizer_of(optimizer: torch.optim.Optimizer, model: torch.nn.Module) -> tuple:
+    """An optimizer's settings, and whether it updates exactly the weights of `model`."""
+    groups, weights_of_model = optimizer.param_groups, [id(p) for p in model.parameters()]
+    updates_the_model = [id(p) for group in groups for p in group["params"]] == weights_of_model
+    return type(optimizer), len(groups), groups[0]["lr"], groups[0].get("betas"), updates_the_model
+
+
+def settings_of(function) -> object:
+    """A function's settings where it is a functools.partial of one (a smoothed loss, weight clipping)."""
+    return (function.func, function.keywords) if hasattr(function, "keywords") else function
+
+
+def built_as(trainer) -> dict:
+    """What a trainer is built as, besides its weights: configuration, networks, optimizers, EMA, what D is shown."""
+    G, D, ema = trainer.generator, trainer.discriminator, trainer.ema
+    return {
+        "config": trainer.config, "G": shapes(G), "D": shapes(D), "device": {p.device for p in G.parameters()},
+        "opt_g": optimizer_of(trainer.opt_g, G), "opt_d": optimizer_of(trainer.opt_d, D),
+        "ema": None if ema is None else (ema.beta, shapes(ema.generator), ema.generator is not G),
+        "d_input": repr(trainer.show_d), "noise": (type(trainer.latent), trainer.latent.z_dim),
+        "loss": (trainer.loss.name, settings_of(trainer.loss.d), trainer.loss.g),
+        "penalty": (type(trainer.penalty), trainer.penalty.weight), "g_term": trainer.g_term.weight,
+        "constrain_d": settings_of(trainer.constrain_d), "real batch": tuple(trainer.sample_real().shape),
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def fresh_built_as(cfg: TrainConfig) -> dict:
+    """What a fresh trainer of `cfg` is built as (kept: the state machine asks after every action)."""
+    return built_as(make_2d_trainer(cfg)[0])
+
+
+def differences_from_fresh(lab: GANLab) -> dict:
+    """Where the lab's trainer differs from a fresh one built from `lab.cfg` (weights aside): {what: (lab's, fresh)}."""
+    ours, fresh = built_as(lab.trainer), fresh_built_as(lab.cfg)
+    differences = {key: (ours[key], fresh[key]) for key in ours if ours[key] != fresh[key]}
+    if lab.target.name != lab.cfg.target:
+        differences["target"] = (lab.target.name, lab.cfg.target)
+    return differences
+
+
+# -- a change of any control leaves the trainer as a fresh lab built from the new settings would be ----------------
+def test_a_new_noise_dimension_rebuilds_the_generator_at_the_configured_depth(labs):
+    lab = labs(TrainConfig(device="cpu", depth=3, hidden=16))
+    lab.set(z_dim=4)
+    layers = [m for m in lab.trainer.generator.modules() if isinstance(m, torch.nn.Linear)]
+    widths = [(layer.in_features, layer.out_features) for layer in layers]
+    assert widths == [(4, 16), (16, 16), (16, 16), (16, 2)]
+    assert not differences_from_fresh(lab)
+    lab.tick(draw=False)
+
+
+def test_with_an_ema_a_new_noise_dimension_trains_on(labs):
+    lab = labs(TrainConfig(device="cpu", ema=0.99, hidden=16), chunk=4)
+    lab.tick(draw=False)
+    lab.set(z_dim=5)
+    lab.tick()  # (the average of the old G would not fit the new one)
+    assert lab.trainer.ema.generator.net[0].in_features == 5 and lab.trainer.ema.updates == 4
+    assert not differences_from_fresh(lab)
+
+
+NEW_VALUES = {"target": "grid25", "loss": "hinge", "lr_d": 2e-4, "lr_g": 3e-4, "z_dim": 3, "batch_size": 64,
+              "d_steps": 2, "regularizer": "gp", "reg_weight": 1.0}
+
+
+@pytest.mark.parametrize("through", ["set", "widget"])
+def test_after_every_control_change_the_trainer_is_built_from_the_labs_settings(labs, through):
+    assert set(NEW_VALUES) == set(SETTINGS)
+    lab = labs(TrainConfig(device="cpu", hidden=16, depth=1, pack=2, ema=0.9, spectral_norm=True), chunk=2)
+    for name, value in NEW_VALUES.items():
+        if through == "set":
+            lab.set(**{name: value})
+        else:
+            lab.controls[name].value = value
+        assert getattr(lab.cfg, name) == value and lab.trainer.config == lab.cfg, name
+        assert not differences_from_fresh(lab), name
+        lab.tick(draw=False)
+    assert lab.trainer.config == replace(TrainConfig(device="cpu", hidden=16, depth=1, pack=2, ema=0.9,
+                                                     spectral_norm=True), **NEW_VALUES)
+
+
+def test_a_divergence_leaves_the_learning_rates_the_controls_show(labs):
+    lab = labs(TrainConfig(device="cpu", hidden=16), chunk=4)
+    lab.tick(draw=False)  # the guard's copy of the weights: step 0, at lr 1e-3
+    lab.set(lr_d=3e-3, lr_g=2e-3)
+    with torch.no_grad():
+        lab.trainer.discriminator.net[0].weight[0, 0] = float("nan")  # what an overflowing update leaves behind
+    lab.tick()
+    assert isinstance(lab.error, DivergenceError) and "diverged" in lab.status.value
+    assert (lab.trainer.lr_d, lab.trainer.lr_g) == (3e-3, 2e-3) and not differences_from_fresh(lab)
+
+
+def test_a_packed_discriminator_plays_ticks_steps_and_draws(labs):
+    lab = labs(TrainConfig(device="cpu", pack=2, hidden=16, batch_size=64), chunk=4, fast_chunks=2)
+    lab.play()
+    lab.tick()
+    lab.step_d()
+    lab.step_g()
+    lab.redraw()
+    assert lab.trainer.step_count == 12 and lab.error is None
+    assert all(bytes(image.value).startswith(PNG) for image in lab.images.values())
+    assert isinstance(lab.snapshot(), Figure)
+    assert all(b % 2 == 0 for b in lab.controls["batch_size"].options)  # whole packs only
+
+
+def test_a_packed_discriminators_heatmap_scores_packs_of_copies_and_arrows_are_per_sample(labs):
+    """Against an independent computation: D on the pack (x, x) of a grid point, and each pack's own term of G's
+    loss differentiated alone."""
+    lab = labs(TrainConfig(device="cpu", pack=2, hidden=16, batch_size=64, loss="hinge"))
+    lab.tick(draw=False)
+    frame, D, loss_g = lab._frame(), lab.trainer.discriminator, lab.trainer.loss.g
+    e, R = frame.extent, len(frame.heat)
+    with torch.no_grad():
+        corner, centre = D(torch.tensor([[-e, -e, -e, -e]])), D(torch.tensor([[-e, e, -e, e]]))
+    assert frame.heat[0, 0] == pytest.approx(corner.item(), abs=1e-6)  # row 0: y = -e; column 0: x = -e
+    assert frame.heat[R - 1, 0] == pytest.approx(centre.item(), abs=1e-6)
+    assert "2 copies of x" in lab.panes["discriminator"].pane.ax.get_title()
+    x = torch.tensor(frame.arrow_from)
+    for j in range(0, len(x), 2):  # samples j and j + 1 share a pack
+        pair = x[j:j + 2].clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss_g(D(pair.reshape(1, 4))), pair)
+        np.testing.assert_allclose(frame.arrow_dir[j:j + 2], -grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_single_update_that_overflows_is_undone_and_shown(labs):
+    lab = labs(TrainConfig(device="cpu", hidden=16))
+    trainer, d_step = lab.trainer, lab.trainer.d_step
+    before = weights(trainer.discriminator)
+
+    def overflowing_d_step(batch):
+        metrics = d_step(batch)
+        with torch.no_grad():
+            trainer.discriminator.net[0].weight[0, 0] = math.nan  # what an overflowing update leaves behind
+        return metrics
+    trainer.d_step = overflowing_d_step
+    lab.step_d()
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters()))
+    assert isinstance(lab.error, DivergenceError) and "diverged" in lab.status.value
+
+
+def test_a_weight_of_0_shows_at_the_sliders_lowest_and_the_lowest_can_still_be_chosen(labs):
+    lab = labs(TrainConfig(device="cpu", regularizer="none", reg_weight=0.0))
+    slider = lab.controls["reg_weight"]
+    assert slider.value == 10.0 ** slider.min == 1e-3 and lab.cfg.reg_weight == 0
+    slider.value = math.nan  # refused, and said at once; the slider shows its lowest again, the weight stays 0
+    assert lab.cfg.reg_weight == lab.trainer.config.reg_weight == 0 and slider.value == 1e-3
+    assert "reg_weight not changed: reg_weight=nan" in lab.status.value
+    lab.set(reg_weight=1e-3)
+    assert lab.cfg.reg_weight == lab.trainer.config.reg_weight == 1e-3
+    wide = labs(TrainConfig(device="cpu", regularizer="gp", reg_weight=1000.0))
+    assert wide.controls["reg_weight"].value == 1000.0  # the slider widens to hold the configuration's weight
+
+
+def test_a_value_refused_for_another_setting_is_refused_naming_the_control(labs):
+    lab = labs(TrainConfig(device="cpu", label_smoothing=0.1))
+    with pytest.raises(ValueError, match=r"^loss='hinge' is not allowed with these settings: label_smoothing="):
+        lab.set(loss="hinge")
+    lab.controls["loss"].value = "wgan"
+    assert lab.cfg.loss == lab.controls["loss"].value == "nonsaturating"
+    assert "loss not changed: loss='wgan' is not allowed with these settings" in lab.status.value
 
 
 def test_lr_slider_reaches_the_running_optimizer_within_250_ms(threaded, labs):
