@@ -73,7 +73,9 @@ def frechet_distance(feat_a: Tensor, feat_b: Tensor) -> float:
 
 
 def knn_radii(feat: Tensor, k: int = 3) -> Tensor:
-    """Distance from each point (N, F) to its k-th nearest neighbour in the same set (itself excluded)."""
+    """Distance from each point (N, F) to its k-th nearest neighbour in the same set (itself excluded).
+
+    Lesson 10 writes it out (without the check of k); tests/test_lessons_write_the_code.py keeps the two equal."""
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k < len(feat):
         raise ValueError(f"k={k!r} is not allowed; it must be an integer from 1 to {len(feat) - 1} (set size - 1)")
     dist = torch.cdist(feat.double(), feat.double())
@@ -87,7 +89,9 @@ def _inside(manifold: Tensor, radii: Tensor, query: Tensor) -> Tensor:
 
 def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> tuple[float, float]:
     """Kynkaanniemi et al. (2019): precision = share of fake features inside the real k-NN manifold,
-    recall = share of real features inside the fake k-NN manifold. k = 3 as in the paper."""
+    recall = share of real features inside the fake k-NN manifold. k = 3 as in the paper.
+
+    Lesson 10 writes it out; tests/test_lessons_write_the_code.py keeps the two equal."""
     precision = _inside(real, knn_radii(real, k), fake).double().mean().item()
     recall = _inside(fake, knn_radii(fake, k), real).double().mean().item()
     return precision, recall

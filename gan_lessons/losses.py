@@ -78,7 +78,8 @@ def d_loss_smoothed(d_real: Tensor, d_fake: Tensor, smoothing: float) -> Tensor:
     r"""One-sided label smoothing (Salimans et al., 2016): the BCE loss with target $1 - s$ for real samples, 0 for fakes.
 
     $L_D = -E_x[(1-s)\log D(x) + s\log(1 - D(x))] - E_z[\log(1 - D(G(z)))]$; the optimum on real data is
-    $D(x) = 1 - s$ instead of 1, so D stays unsure and its gradients never vanish. Fakes keep target 0
+    $D(x) = 1 - s$ instead of 1, which curbs D's over-confidence on real data (the optimal D,
+    $(1-s) p_{data}/(p_{data} + p_g)$, still goes to 0 on fakes far from the data). Fakes keep target 0
     (smoothing them too would reward G for staying where it is).
     """
     return ((1 - smoothing) * F.softplus(-d_real) + smoothing * F.softplus(d_real)).mean() + F.softplus(d_fake).mean()

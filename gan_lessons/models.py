@@ -98,6 +98,9 @@ class DCGANGenerator(nn.Module):
 
     The first layer, a 7x7 transposed conv of a 1x1 input, is DCGAN's "project and reshape": every output value
     is $\sum_k z_k W_{k,c,i,j}$, one matrix product of z with W seen as a (z_dim, 4w*7*7) matrix.
+
+    Lesson 06 writes this class out (all but `fast_cpu_forward` and `project`); tests/test_lessons_write_the_code.py
+    keeps the two equal.
     """
 
     def __init__(self, z_dim: int = 100, width: int = 32, channels: int = 1):
@@ -137,7 +140,11 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """DCGAN discriminator for 28x28: strided convs, LeakyReLU(0.2), batch norm (left out under spectral norm)."""
+    """DCGAN discriminator for 28x28: strided convs, LeakyReLU(0.2), batch norm (left out under spectral norm).
+
+    Lesson 06 writes this class out (without the `spectral_norm` option, which lesson 08 adds);
+    tests/test_lessons_write_the_code.py keeps the two equal.
+    """
 
     def __init__(self, width: int = 32, channels: int = 1, spectral_norm: bool = False):
         super().__init__()

@@ -1,0 +1,347 @@
+"""The lesson writes the code; the library is what the lessons built: a test holds the two together.
+
+Where a lesson teaches a piece (a generator, a discriminator, a metric), one of its code cells writes it out, and the
+library keeps the same code for later lessons. That cell carries the tag `writes:<module>.<name>` (a module of
+gan_lessons), e.g. `writes:models.DCGANGenerator`, and defines that name; a cell may carry several such tags.
+
+For each tagged cell the test rebuilds what the cell sees without running the lesson: the import statements of the
+notebook's code cells up to it and the notebook's tagged cells up to it, run in order in a fresh namespace (a
+written-out function may call one written out before it; no data, no trained model, no MNIST). Then the cell's
+object must be its own code (not the library's object, a subclass of it, or a wrapper that calls it: the library's
+object is made to raise meanwhile) and equal the library's by the case that CASES holds for its name:
+
+- a module class: the same constructor signature (the library may add options, with defaults, after the lesson's),
+  the same parameters and buffers from the same seed, the same plain attributes (`z_dim`), and the same outputs and
+  gradients on the same random inputs in train mode and in eval mode;
+- a function: the same signature and the same outputs on the same inputs.
+
+Equal means bit for bit: both run the same operations on the same numbers. The mutation tests change one width,
+activation, momentum or comparison in a copy of a written-out cell and require that the comparison catches it.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import inspect
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+from unittest import mock
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p for p in (REPO / "notebooks").rglob("[0-9][0-9]_*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+TAG = "writes:"
+
+
+# -- finding the written-out cells and what they see ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Written:
+    """Cell `index` of `notebook` writes out the library object `name`, e.g. "models.DCGANGenerator"."""
+
+    notebook: Path
+    index: int
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.notebook.relative_to(REPO).as_posix()} cell {self.index} ({TAG}{self.name})"
+
+
+def code_cells(notebook: Path) -> list[tuple[int, dict]]:
+    """(index, cell) of every code cell; the index counts all cells, as Jupyter shows them."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return [(i, cell) for i, cell in enumerate(cells) if cell["cell_type"] == "code"]
+
+
+def written_names(cell: dict) -> list[str]:
+    """The library names a cell's `writes:` tags name."""
+    return [tag[len(TAG):] for tag in cell.get("metadata", {}).get("tags", []) if tag.startswith(TAG)]
+
+
+def written_cells() -> list[Written]:
+    """Every tagged cell of every notebook, once per tag."""
+    return [Written(path, i, name)
+            for path in NOTEBOOKS for i, cell in code_cells(path) for name in written_names(cell)]
+
+
+def python_of(cell: dict) -> str:
+    """A cell's source without IPython's magics and shell escapes, which are not Python."""
+    lines = "".join(cell["source"]).splitlines()
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+
+
+def imports_of(text: str) -> str:
+    """The top-level import statements of some Python source."""
+    tree = ast.parse(text)
+    return "\n".join(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def cell_file(written: Written) -> str:
+    """The file name the cell's code is compiled under: tracebacks and `co_filename` point at the cell."""
+    return f"<{written.notebook.name} cell {written.index}>"  # as namespace_of compiles it
+
+
+def namespace_of(written: Written, replace: tuple[str, str] | None = None) -> dict:
+    """What the cell sees: the notebook's imports and its tagged cells up to this one, run in order. `replace`
+    = (old, new) first changes the first `old` in this cell's source to `new` (the mutation tests)."""
+    namespace: dict = {"__name__": f"lesson_{written.notebook.stem}"}
+    for i, cell in code_cells(written.notebook):
+        if i > written.index:
+            break
+        text = python_of(cell)
+        if i == written.index and replace is not None:
+            old, new = replace
+            assert old in text, f"{written}: the text to alter, {old!r}, is not in the cell; update the mutation"
+            text = text.replace(old, new, 1)
+        if i == written.index or written_names(cell):
+            exec(compile(text, f"<{written.notebook.name} cell {i}>", "exec"), namespace)  # the lesson's own cell
+        else:
+            exec(compile(imports_of(text), f"<{written.notebook.name} cell {i}: imports>", "exec"), namespace)
+    return namespace
+
+
+# -- comparing one written-out object with the library's -------------------------------------------------------------
+def library_object(name: str):
+    """gan_lessons.<module>.<attribute> for name "<module>.<attribute>"."""
+    module, attribute = name.rsplit(".", 1)
+    return getattr(importlib.import_module(f"gan_lessons.{module}"), attribute)
+
+
+def same(actual, expected, what: str) -> None:
+    """Bit-for-bit equal tensors, numbers, tuples or dicts; else an AssertionError that says `what` differs."""
+    try:
+        torch.testing.assert_close(actual, expected, rtol=0, atol=0)
+    except (AssertionError, TypeError, ValueError) as detail:  # a type or key that differs is a difference too
+        raise AssertionError(f"{what} differ:\n{detail}") from None
+
+
+@contextlib.contextmanager
+def library_made_to_raise(name: str) -> Iterator[None]:
+    """Inside the block, the library's object raises wherever the package's modules hold it, so that a written-out
+    object that only calls the library's fails."""
+    library = library_object(name)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"the written-out {name} calls the library's gan_lessons.{name}; write the code out")
+
+    if inspect.isclass(library):  # a subclass that refuses to be built: subclassing it is still seen as the library's
+        refuse = type(library.__name__, (library,), {"__init__": refuse})
+    holders = [(module, attribute) for key, module in list(sys.modules.items())
+               if key == "gan_lessons" or key.startswith("gan_lessons.")
+               for attribute, value in list(vars(module).items()) if value is library]
+    with contextlib.ExitStack() as stack:
+        for module, attribute in holders:
+            stack.enter_context(mock.patch.object(module, attribute, refuse))
+        yield
+
+
+def check_own_code(mine, library, file: str, name: str) -> None:
+    """`mine` is code of the cell compiled as `file`, not the library's object or a subclass of it."""
+    assert mine is not library, f"{name} is the library's object itself; write the code out in the lesson"
+    if inspect.isclass(mine):
+        assert library not in mine.__mro__, f"{name} subclasses the library's; write the whole class out"
+        functions = [f for f in vars(mine).values() if inspect.isfunction(f)]
+        assert functions and all(f.__code__.co_filename == file for f in functions), \
+            f"{name}'s methods are not all written in the cell"
+    else:
+        assert inspect.isfunction(mine) and mine.__code__.co_filename == file, f"{name} is not a function of the cell"
+
+
+def check_signature(mine, library, name: str) -> None:
+    """The lesson's parameters are the library's first ones (names, kinds, defaults); the library's further
+    parameters have defaults, so every call the lesson makes means the same to both."""
+    def described(params: list[inspect.Parameter]) -> list[tuple]:
+        return [(p.name, p.kind.name, p.default) for p in params]
+
+    ours = list(inspect.signature(mine).parameters.values())
+    theirs = list(inspect.signature(library).parameters.values())
+    assert described(ours) == described(theirs[:len(ours)]), \
+        f"{name}: the lesson's parameters {described(ours)} are not the library's first ones {described(theirs)}"
+    assert all(p.default is not p.empty for p in theirs[len(ours):]), \
+        f"{name}: the library's parameters after the lesson's must have defaults"
+
+
+def check_written_out(name: str, make_namespace: Callable[[], dict], file: str) -> None:
+    """The object `name` that the namespace defines is the cell's own code and equals the library's."""
+    assert name in CASES, f"no case in CASES says how to compare {name} with the library's; add one"
+    library, attribute = library_object(name), name.rsplit(".", 1)[1]
+    with library_made_to_raise(name), torch.random.fork_rng(devices=[]):
+        namespace = make_namespace()
+        assert attribute in namespace, f"the cell tagged {TAG}{name} defines no {attribute}"
+        mine = namespace[attribute]
+        check_own_code(mine, library, file, name)
+        check_signature(mine, library, name)
+        CASES[name](mine, library)
+
+
+# -- the cases: how each library object is compared -----------------------------------------------------------------
+def plain_attributes(module: torch.nn.Module) -> dict:
+    """A module's own attributes that are neither submodules, parameters, buffers nor torch's bookkeeping."""
+    return {key: value for key, value in vars(module).items() if not key.startswith("_") and key != "training"}
+
+
+@dataclass(frozen=True)
+class ModuleCase:
+    """Build the lesson's class and the library's with each (constructor keywords, input) of `builds`."""
+
+    builds: tuple[tuple[dict, Callable[[], torch.Tensor]], ...]
+
+    def __call__(self, mine: type, library: type) -> None:
+        for kwargs, make_input in self.builds:
+            built = f"built with {kwargs or 'the defaults'}"
+            torch.manual_seed(0)
+            ours = mine(**kwargs)
+            torch.manual_seed(0)
+            theirs = library(**kwargs)
+            same(ours.state_dict(), theirs.state_dict(), f"{built}: the parameters and buffers from the same seed")
+            same(plain_attributes(ours), plain_attributes(theirs), f"{built}: the plain attributes")
+            for train in (True, False):  # batch norm: the batch's statistics, then the running ones
+                self.compare_passes(ours.train(train), theirs.train(train), make_input(),
+                                    f"{built}, in {'train' if train else 'eval'} mode")
+
+    @staticmethod
+    def compare_passes(ours: torch.nn.Module, theirs: torch.nn.Module, x: torch.Tensor, where: str) -> None:
+        """The same outputs, input gradients, parameter gradients and buffers afterwards."""
+        outputs, grads = [], []
+        for model in (ours, theirs):
+            model.zero_grad(set_to_none=True)
+            x_in = x.clone().requires_grad_()
+            y = model(x_in)
+            weights = torch.linspace(-1, 1, y.numel()).view_as(y)  # a loss that weighs every output differently
+            (y * weights).sum().backward()
+            outputs.append(y.detach())
+            grads.append({"input": x_in.grad, **{n: p.grad for n, p in model.named_parameters()}})
+        same(outputs[0], outputs[1], f"{where}: the outputs")
+        same(grads[0], grads[1], f"{where}: the gradients")
+        same(ours.state_dict(), theirs.state_dict(), f"{where}: the parameters and buffers after a pass")
+
+
+@dataclass(frozen=True)
+class FunctionCase:
+    """Call the lesson's function and the library's on each argument tuple that `calls()` makes."""
+
+    calls: Callable[[], list[tuple]]
+
+    def __call__(self, mine: Callable, library: Callable) -> None:
+        for args in self.calls():
+            shapes = [tuple(a.shape) if isinstance(a, torch.Tensor) else a for a in args]
+            same(mine(*args), library(*args), f"for arguments {shapes}: the results")
+
+
+def gaussian(*shape: int, seed: int) -> torch.Tensor:
+    """Standard normal numbers of a seeded generator of their own."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def images(n: int, channels: int, seed: int) -> torch.Tensor:
+    """n random 28x28 images in [-1, 1]."""
+    return torch.rand(n, channels, 28, 28, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def feature_sets(n_real: int, n_fake: int, dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real features and fake ones that partly overlap them (a third are real points, the rest shifted and wider)."""
+    real = gaussian(n_real, dim, seed=seed)
+    shared = n_fake // 3
+    return real, torch.cat([real[:shared], 1.5 * gaussian(n_fake - shared, dim, seed=seed + 1) + 0.3])
+
+
+CASES: dict[str, Callable] = {
+    "models.DCGANGenerator": ModuleCase((
+        ({}, lambda: gaussian(6, 100, seed=1)),
+        ({"z_dim": 16, "width": 8}, lambda: gaussian(6, 16, seed=2)),
+        ({"z_dim": 8, "width": 4, "channels": 3}, lambda: gaussian(5, 8, seed=3)),
+    )),
+    "models.DCGANDiscriminator": ModuleCase((
+        ({}, lambda: images(6, 1, seed=1)),
+        ({"width": 8}, lambda: images(6, 1, seed=2)),
+        ({"width": 4, "channels": 3}, lambda: images(5, 3, seed=3)),
+    )),
+    "image_metrics.knn_radii": FunctionCase(lambda: [
+        (gaussian(40, 8, seed=1),),
+        (gaussian(40, 8, seed=2), 1),
+        (gaussian(25, 3, seed=3).double(), 5),
+        (gaussian(30, 2, seed=4), 29),  # the farthest point of the set
+    ]),
+    "image_metrics.precision_recall": FunctionCase(lambda: [
+        feature_sets(60, 45, 8, seed=1),
+        (*feature_sets(60, 45, 8, seed=3), 1),
+        (*feature_sets(50, 70, 4, seed=5), 5),
+        (gaussian(40, 6, seed=7), gaussian(40, 6, seed=7)),  # the same set twice: both 1
+    ]),
+}
+
+
+# -- the tests --------------------------------------------------------------------------------------------------------
+WRITTEN = written_cells()
+
+
+@pytest.mark.parametrize("written", WRITTEN, ids=str)
+def test_written_out_code_equals_the_library(written):
+    check_written_out(written.name, lambda: namespace_of(written), cell_file(written))
+
+
+def test_every_case_is_written_out_in_a_lesson():
+    missing = sorted(set(CASES) - {w.name for w in WRITTEN})
+    assert not missing, f"no notebook cell carries the tag {TAG}<name> for {missing}"
+
+
+def first_cell_writing(name: str) -> Written:
+    return next(w for w in WRITTEN if w.name == name)
+
+
+# One change each to a copy of a written-out cell's source: a layer's width, an activation, batch norm's momentum
+# (which shows only in eval mode), a bias, a neighbour's rank, an `any`, and swapped results.
+MUTATIONS = [
+    ("models.DCGANGenerator", "nn.BatchNorm2d(2 * w), nn.ReLU(True)", "nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2, True)"),
+    ("models.DCGANGenerator", "nn.Tanh()", "nn.Sigmoid()"),
+    ("models.DCGANGenerator", "nn.BatchNorm2d(4 * w)", "nn.BatchNorm2d(4 * w, momentum=0.2)"),
+    ("models.DCGANGenerator", "(4 * w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w)",
+     "(4 * w, 3 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(3 * w)"),
+    ("models.DCGANDiscriminator", "nn.LeakyReLU(0.2, True)", "nn.LeakyReLU(0.1, True)"),
+    ("models.DCGANDiscriminator", "(w, 2 * w, 4, 2, 1, bias=False)", "(w, 2 * w, 4, 2, 1)"),
+    ("image_metrics.knn_radii", "k + 1", "k"),
+    ("image_metrics.precision_recall", ".any(dim=1)", ".all(dim=1)"),
+    ("image_metrics.precision_recall", "return precision, recall", "return recall, precision"),
+]
+
+
+@pytest.mark.parametrize("name, old, new", MUTATIONS, ids=[f"{name}: {new}" for name, _, new in MUTATIONS])
+def test_an_altered_copy_is_caught(name, old, new):
+    written = first_cell_writing(name)
+    assert old in python_of(dict(code_cells(written.notebook))[written.index]), f"{written} no longer holds {old!r}"
+    check_written_out(name, lambda: namespace_of(written), cell_file(written))  # the cell as it stands passes
+    with pytest.raises(AssertionError, match="differ"):
+        check_written_out(name, lambda: namespace_of(written, replace=(old, new)), cell_file(written))
+
+
+SHORTCUTS = [  # cells that would pass a comparison of outputs alone, but write nothing out
+    ("models.DCGANGenerator", "DCGANGenerator = gl.models.DCGANGenerator"),
+    ("models.DCGANGenerator", "class DCGANGenerator(gl.models.DCGANGenerator):\n    pass"),
+    ("models.DCGANDiscriminator", "class DCGANDiscriminator(nn.Module):\n"
+                                  "    def __init__(self, width=32, channels=1):\n"
+                                  "        super().__init__()\n"
+                                  "        self.net = gl.models.DCGANDiscriminator(width, channels).net\n\n"
+                                  "    def forward(self, x):\n"
+                                  "        return self.net(x).flatten()"),
+    ("image_metrics.knn_radii", "def knn_radii(feat, k=3):\n    return im.knn_radii(feat, k)"),
+    ("image_metrics.precision_recall", "from gan_lessons.image_metrics import precision_recall"),
+]
+
+
+@pytest.mark.parametrize("name, source", SHORTCUTS, ids=[source.splitlines()[0] for _, source in SHORTCUTS])
+def test_a_cell_that_uses_the_library_is_refused(name, source):
+    file = "<a shortcut cell>"
+
+    def make_namespace() -> dict:
+        namespace = {"__name__": "shortcut"}
+        prelude = "import gan_lessons as gl\nfrom gan_lessons import image_metrics as im\nfrom torch import nn"
+        exec(compile(prelude + "\n" + source, file, "exec"), namespace)
+        return namespace
+
+    with pytest.raises(AssertionError, match="library's|not a function of the cell"):
+        check_written_out(name, make_namespace, file)
