@@ -2,8 +2,10 @@
 resumed training repeat an uninterrupted one bit for bit (on the CPU).
 
 A checkpoint is a dict of tensors and plain values (numbers, strings, lists, dicts) saved by `torch.save`.
-`read_checkpoint` loads it with `torch.load(weights_only=True)`: torch's restricted unpickler, which builds
-tensors and plain containers only, so a file carrying a pickled object that would run code is refused.
+`read_checkpoint`, the one reader of every checkpoint and cache, checks the zip archive's checksums and loads it
+with `torch.load(weights_only=True)`: torch's restricted unpickler, which builds tensors and plain containers only,
+so a file carrying a pickled object that would run code is refused. Whatever is wrong with a file (a folder,
+truncated, damaged, carrying code) becomes a CheckpointError that names the file and says what to do.
 
 A trainer's checkpoint (`trainer_state`, `restore_trainer`) holds "generator", "discriminator", "opt_g", "opt_d",
 "step", "history", "rng", "loss", "z_dim", "settings", "config" and, with an EMA of G, "ema"; `load_generator`
@@ -12,11 +14,15 @@ rebuilds the generator of any checkpoint with an "arch" entry (models.ARCHS).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import pickle
 import random
+import re
+import warnings
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -46,24 +52,111 @@ def write_atomic(path: str | os.PathLike, state: dict) -> Path:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
-    """The dict saved at `path`, loaded with weights_only=True; CheckpointError says what is wrong and what to do."""
+    """The dict saved at `path`, loaded with weights_only=True once every entry of the file matches its checksum.
+
+    Every reader of a checkpoint goes through here: `GANTrainer.load`, `load_generator` (the evaluate command) and
+    the classifier's cache. A CheckpointError names the file, says what is wrong with it (a folder, missing,
+    unreadable, empty, truncated, damaged, not a checkpoint, written by a newer PyTorch, carrying code) and what to
+    do. The file is read twice, once for the checksums and once by torch.load: milliseconds for these models.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; save one first with trainer.save({str(path)!r})")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:  # the restricted unpickler met a class or a function
-        raise CheckpointError(
-            f"checkpoint {path} was refused: it holds Python objects other than tensors and plain values, and "
-            f"loading those could run code on this computer ({str(error).splitlines()[0]}). Load only checkpoints "
-            "written by trainer.save; never weaken this by passing weights_only=False to a file you did not make."
-        ) from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
-        raise CheckpointError(f"checkpoint {path} cannot be read (truncated or corrupted?): {error}. "
-                              "Delete it and save again.") from error
+    with _open_checkpoint(path) as file:
+        state = _load(file, path)
     if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, not the dict trainer.save writes")
+        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, not the dict trainer.save writes; "
+                              "pass a file written by trainer.save")
     return state
+
+
+def _open_checkpoint(path: Path) -> BinaryIO:
+    """`path` opened for reading, or a CheckpointError that says why it cannot be."""
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file; pass the checkpoint file inside it "
+                              f"(such as {path / 'checkpoint.pt'})")
+    if path.exists() and not path.is_file():
+        raise CheckpointError(f"checkpoint {path} is not a regular file (a device or a pipe?); pass a checkpoint file")
+    try:
+        return open(path, "rb")
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            why = "is a symbolic link that loops back on itself; point the link at a checkpoint file"
+        elif path.is_symlink():
+            why = f"is a symbolic link to {os.readlink(path)}, which does not exist; point it at a checkpoint file"
+        elif isinstance(error, FileNotFoundError):
+            why = f"does not exist; save one first with trainer.save({str(path)!r})"
+        elif isinstance(error, PermissionError):
+            why = "cannot be read: you have no permission to read it; ask its owner, or copy it where you can read it"
+        else:
+            why = f"cannot be opened ({error.strerror or error})"
+        raise CheckpointError(f"checkpoint {path} {why}") from error
+
+
+def _load(file: BinaryIO, path: Path):
+    """torch.load(weights_only=True) of an open checkpoint, its failures turned into CheckpointErrors."""
+    try:
+        _check_archive(file, path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's notes on an unusual file: the error says enough
+            return torch.load(file, map_location="cpu", weights_only=True)
+    except CheckpointError:
+        raise
+    except pickle.UnpicklingError as error:
+        wanted = re.search(r"GLOBAL (\S+)", str(error))  # the restricted unpickler met a class or a function
+        if wanted is None:  # torch's own first line is advice about weights_only; the reason is in its context
+            raise CheckpointError(
+                f"checkpoint {path} is not a checkpoint, or a damaged one: its bytes are not a pickle of tensors and "
+                f"plain values ({_first_line(error.__context__ or error)}); pass a file written by trainer.save"
+            ) from error
+        raise CheckpointError(
+            f"checkpoint {path} was refused: it holds a Python object ({wanted.group(1)}) other than tensors and "
+            "plain values, and loading it could run code on this computer. Load only checkpoints written by "
+            "trainer.save; never weaken this by passing weights_only=False to a file you did not make.") from error
+    except Exception as error:  # whatever torch.load raises on bytes it cannot parse: the file is at fault
+        newer = re.search(r"version (\d+), but the maximum supported version for reading is (\d+)", str(error))
+        if newer:
+            raise CheckpointError(
+                f"checkpoint {path} was written by a newer PyTorch (file format {newer.group(1)}; torch "
+                f"{torch.__version__} reads up to {newer.group(2)}); upgrade torch, or save it again with this "
+                "version") from error
+        raise CheckpointError(f"checkpoint {path} cannot be read (truncated or corrupted?): {_first_line(error)}. "
+                              "Save it again, or copy it again from where it came.") from error
+
+
+def _check_archive(file: BinaryIO, path: Path) -> None:
+    """A CheckpointError if `file` is empty, or is a zip archive (what torch.save writes) that is truncated, not laid
+    out like torch.save's, or has an entry that does not match its CRC-32. torch.load checks no checksum: without
+    this, a flipped bit in a tensor would load as a wrong weight. A file that is no zip archive is left to torch.load
+    (it may be torch's legacy format)."""
+    if os.fstat(file.fileno()).st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes): not a checkpoint, or an interrupted copy; "
+                              "save or copy it again")
+    starts_like_a_zip = b"PK\x03\x04".startswith(file.read(4))
+    if not zipfile.is_zipfile(file):
+        if starts_like_a_zip:
+            raise CheckpointError(f"checkpoint {path} cannot be read (truncated or corrupted?): it begins like a "
+                                  "checkpoint but its end is missing (an interrupted save, copy or download?); save "
+                                  "or copy it again")
+        file.seek(0)
+        return
+    with zipfile.ZipFile(file) as archive:
+        names = archive.namelist()
+        if not any(name.endswith("/data.pkl") for name in names):
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") or "nothing"
+            raise CheckpointError(f"checkpoint {path} is a zip archive but not a checkpoint (it holds {shown}); "
+                                  "pass a file written by trainer.save")
+        for entry in archive.infolist():
+            if entry.CRC:  # 0: written with torch.serialization.set_crc32_options(False), nothing to check
+                with archive.open(entry) as data:
+                    while data.read(1 << 20):  # zipfile raises BadZipFile at the end if the CRC-32 differs
+                        pass
+    file.seek(0)
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's message (or its type), cut at 160 characters."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def rng_state() -> dict:
@@ -146,19 +239,24 @@ def saved_settings(state: dict, config) -> dict:
 
 
 def load_generator(path: str | os.PathLike) -> nn.Module:
-    """The generator saved in a checkpoint that has "generator" weights and an "arch" entry, in eval mode."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"checkpoint={str(path)!r} does not exist; pass the path of a file written by trainer.save")
+    """The generator saved in a checkpoint that has "generator" weights and an "arch" entry, in eval mode; a
+    CheckpointError (a ValueError) says what is missing or does not fit."""
     state = read_checkpoint(path)
     if "generator" not in state:
-        raise ValueError(f"checkpoint {path} has no 'generator' weights; pass a file written by trainer.save")
+        raise CheckpointError(f"checkpoint {path} has no 'generator' weights; pass a file written by trainer.save")
     if "arch" not in state:
-        raise ValueError(f"checkpoint {path} has no 'arch' entry, so the generator it holds is unknown; {ARCH_HELP}")
-    generator = build_generator(state["arch"])
+        raise CheckpointError(f"checkpoint {path} has no 'arch' entry, so the generator it holds is unknown; "
+                              f"{ARCH_HELP}")
+    try:
+        generator = build_generator(state["arch"])
+    except ValueError as error:  # an unknown generator: the message lists the known ones
+        raise CheckpointError(f"checkpoint {path}: {error}") from error
+    except (TypeError, RuntimeError) as error:  # arguments that the generator cannot take
+        raise CheckpointError(f"checkpoint {path}: its 'arch' entry {state['arch']!r} builds no generator "
+                              f"({_first_line(error)}); {ARCH_HELP}") from error
     try:
         generator.load_state_dict(state["generator"])
-    except RuntimeError as error:
-        raise ValueError(f"checkpoint {path}: its weights do not fit arch={state['arch']!r}: "
-                         f"{str(error).splitlines()[0]}") from error
+    except (RuntimeError, TypeError, AttributeError, KeyError) as error:
+        raise CheckpointError(f"checkpoint {path}: its weights do not fit arch={state['arch']!r}: "
+                              f"{_first_line(error)}; save the checkpoint with the 'arch' of its generator") from error
     return generator.eval()

@@ -3,7 +3,8 @@
 Published GAN metrics look through Inception-v3, trained on ImageNet; its weights are a download that an
 offline classroom does not have, and it has never seen a handwritten digit. This CNN is trained by the
 package itself in well under a minute on a CPU, seeded, and cached as a state_dict plus plain metadata in
-`classifier.pt` (read back with `torch.load(weights_only=True)`: a cache file can never run code).
+`classifier.pt` (read back with checkpoints.read_checkpoint, as every checkpoint: a cache file can never
+run code, and a damaged one is trained again).
 
 Which images it learns from: with the full MNIST it trains on the 60,000 training images and reports its
 accuracy on the 10,000 test images. With only the 10,000-image test split (an offline classroom, the tests),
@@ -19,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checkpoints import read_checkpoint
 from .data.images import to_unit_range
 from .files import atomic_write
 from .data.mnist import CACHE_DIR, REPO_DATA_DIR, default_data_dir, load_mnist, load_mnist_for_training, search_dirs
@@ -192,14 +194,14 @@ def save_classifier(model: MNISTClassifier, folder: Path) -> Path:
 def _load_cached(path: Path, split: str, device) -> MNISTClassifier | None:
     """The cached model if the file is readable, of this VERSION and trained on the split available now."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_checkpoint(path)  # a CheckpointError (a ValueError) for a file that is damaged or unsafe
         meta = state["metadata"]
         if meta.get("version") != VERSION or meta.get("split") != split:
             return None
         model = MNISTClassifier()
         model.load_state_dict(state["state_dict"])
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError):
-        return None  # damaged or from another version: train again
+    except (ValueError, RuntimeError, KeyError, TypeError, AttributeError):
+        return None  # unreadable, or from another version: train again
     model.metadata = dict(meta)
     return model.to(device).eval()
 

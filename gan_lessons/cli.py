@@ -3,6 +3,10 @@
 Each command is a function that takes the parsed arguments and a function that adds its arguments to the
 parser; `COMMANDS` lists them, so a new command is one entry there. `train`'s options are made from the fields of
 `TrainConfig` (option --z-dim for field z_dim, its help and its allowed values), so a new setting is one field there.
+
+Each command checks its paths before it starts working. `main` turns every expected failure (a bad value, a bad
+file or path, a diverged training) into one paragraph and exit status 2, and any other error into a short note
+that it is a bug, exit status 1; `--debug`, anywhere on the command line, adds the traceback.
 """
 from __future__ import annotations
 
@@ -13,11 +17,11 @@ import math
 import platform
 import sys
 import time
+import traceback
 from importlib import metadata
-from pathlib import Path
 
 from .config import MAX_STEPS, TARGET_NAMES, TrainConfig, check_choice, check_int, get_device
-from .files import atomic_write
+from .files import atomic_write, check_writable
 
 PACKAGES = ("torch", "jupyterlab", "ipywidgets", "nbval", "matplotlib", "numpy", "tqdm")
 
@@ -67,7 +71,7 @@ def train(args: argparse.Namespace) -> dict:
 
     cfg = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
     check_int("steps", args.steps, 1, MAX_STEPS)
-    out = Path(args.out)
+    out = check_writable("out", args.out, "folder")
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     trainer, target = make_2d_trainer(cfg)
@@ -92,9 +96,7 @@ def compare(args: argparse.Namespace) -> list[dict]:
     fixes = tuple(args.fixes.split(",")) if args.fixes else FIX_NAMES
     for fix in fixes:
         check_choice("fixes", fix, FIX_NAMES)
-    path = Path(args.json) if args.json else None
-    if path is not None and path.is_dir():
-        raise ValueError(f"json={str(path)!r} is a folder; give the path of a file to write")
+    path = check_writable("json", args.json, "file") if args.json else None
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
     rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs, args.settings)
     print(f"{args.target}, {args.steps} steps, {args.settings} settings, mean ± std over seeds 0..{args.seeds - 1}")
@@ -188,12 +190,13 @@ def evaluate(args: argparse.Namespace) -> str:
     from .image_metrics import evaluate_images, format_metrics
 
     check_int("samples", args.samples, 10, 5000)
+    path = check_writable("json", args.json, "file") if args.json else None
     generator = load_generator(args.checkpoint)
     result = evaluate_images(generator, n=args.samples, classifier=classifier.load_classifier(verbose=False),
                              seed=args.seed)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(args.json, "w") as f:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "w") as f:
             f.write(json.dumps({"checkpoint": str(args.checkpoint), **result}, indent=2) + "\n")
     return format_metrics(result)
 
@@ -218,23 +221,52 @@ COMMANDS = {
 }
 
 
+DEBUG = "--debug"  # accepted by every command, anywhere on the line: a failure also prints its traceback
+DEBUG_HELP = f"{DEBUG}: when the command fails, also print the traceback (to report a bug)"
+BUG = ("This is a bug in gan_lessons, not a problem with what you typed: please report it to the project (see its "
+       f"README.md) with the command line and what the same command prints with {DEBUG}.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command in COMMANDS."""
-    parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__)
+    """The parser of every command in COMMANDS (--debug is taken out of the line before it, by `main`)."""
+    parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__, epilog=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
-        add_arguments(sub.add_parser(name, help=help_text))
+        add_arguments(sub.add_parser(name, help=help_text, epilog=DEBUG_HELP))
     return parser
 
 
+def expected_failures() -> tuple[type[Exception], ...]:
+    """What a command raises on a bad value, a bad file or path, or a diverged training: told in one paragraph."""
+    from .guard import DivergenceError
+
+    return ValueError, OSError, DivergenceError
+
+
+def paragraph(error: BaseException) -> str:
+    """An error's message on one line (multi-line messages joined), or its type when it has none."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run the command; a bad value exits with status 2 and a message naming it."""
+    """Parse the command line and run the command. An expected failure exits with status 2 and a message naming
+    what was wrong, any other error with status 1 and a note that it is a bug; --debug adds the traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = DEBUG in argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args([arg for arg in argv if arg != DEBUG])
+    expected = expected_failures()
     try:
         COMMANDS[args.command][2](args)
-    except ValueError as error:
-        parser.error(str(error))  # exit status 2 with the message that names the parameter
+    except expected as error:
+        if debug:
+            traceback.print_exc()
+        parser.error(paragraph(error))  # exit status 2 with the message that names the parameter or the file
+    except Exception as error:  # noqa: BLE001 (not the user's fault: say so, without a wall of traceback)
+        if debug:
+            traceback.print_exc()
+        parser.exit(1, f"{parser.prog} {args.command}: unexpected error: {type(error).__name__}: "
+                       f"{paragraph(error)}\n{BUG}\n")
     return 0
 
 

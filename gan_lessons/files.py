@@ -1,13 +1,18 @@
-"""Writing a file so that nothing is ever half-written: the one atomic writer of the package.
+"""Writing a file so that nothing is ever half-written: the one atomic writer of the package, and the check that a
+command runs before it works for minutes: can its output be written at all?
 
 Checkpoints, the cached classifier, downloaded MNIST files and benchmark results all go through
 `atomic_write`: the bytes go into a temporary file in the target's folder, which is renamed onto the target
 only when everything was written. A reader sees the old file or the new one, never half of one; an error or a
 Ctrl-C while writing leaves the old file (or nothing) and no temporary file behind.
+
+`check_writable` answers, without creating anything, whether a file or a folder can be made at a path, with a
+ValueError that names the argument and the path when it cannot.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -33,3 +38,50 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(name: str, path: str | os.PathLike, kind: str) -> Path:
+    """`path` as a Path, once it is clear that a file (kind="file") or a folder (kind="folder") can be written there:
+    what exists of it is of the right kind, and its nearest existing folder accepts a new file. Nothing is created
+    (the test file is gone when this returns); a ValueError names the argument `name`, the path and what is wrong."""
+    if kind not in ("file", "folder"):
+        raise ValueError(f"kind={kind!r} is not allowed; allowed values: file, folder")
+    path, given = Path(path), f"{name}={str(path)!r}"
+    if kind == "file" and path.is_dir():
+        raise ValueError(f"{given} is a folder; give the path of a file to write")
+    if kind == "file" and path.exists() and not path.is_file():
+        raise ValueError(f"{given} is not a regular file (a device or a pipe?); give the path of a file to write")
+    if kind == "file" and path.is_symlink() and not path.exists():
+        _refuse_link(path, given)
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise ValueError(f"{given} is a file, not a folder; give a folder to write the results into")
+    folder = _nearest_existing(path if kind == "folder" else path.parent, given)
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ValueError(f"{given} cannot be written: the folder {folder} does not accept new files "
+                         f"({error.strerror or error}); choose a folder you can write to") from error
+    return path
+
+
+def _nearest_existing(folder: Path, given: str) -> Path:
+    """The first of `folder` and its parents that exists; a ValueError if it is not a folder (then nothing can be
+    created below it)."""
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            break
+    if candidate.is_dir():
+        return candidate
+    if candidate.is_symlink() and not candidate.exists():
+        _refuse_link(candidate, given)
+    raise ValueError(f"{given} cannot be created: {candidate} is a file, not a folder; choose another path")
+
+
+def _refuse_link(link: Path, given: str) -> None:
+    """A ValueError for a symbolic link that leads to no file: it loops, or its target is missing."""
+    try:
+        link.stat()
+    except OSError as error:
+        why = "loops back on itself" if error.errno == errno.ELOOP else "points to nothing"
+        raise ValueError(f"{given} cannot be created: {link} is a symbolic link that {why}; "
+                         "remove the link or choose another path") from error
