@@ -75,7 +75,11 @@ def mlp_gan_2d(z_dim: int = 2, hidden: int = 128, spectral_norm: bool = False, p
 
 
 class ImageMLPGenerator(MLPGenerator):
-    """The classic MNIST MLP generator: 100 -> 128 -> 256 -> 784 with tanh, reshaped to (N, 1, 28, 28)."""
+    """The classic MNIST MLP generator: 100 -> 128 -> 256 -> 784 with tanh, reshaped to (N, 1, 28, 28).
+
+    Lessons 02 and 05 write this class out (a module of its own around the same `net`, with the same parameter
+    names and shapes); tests/test_lessons_write_the_code.py keeps them equal.
+    """
 
     def __init__(self, z_dim: int = 100, widths: tuple[int, ...] = (128, 256)):
         super().__init__(z_dim, widths, 28 * 28, tanh=True)
@@ -86,7 +90,11 @@ class ImageMLPGenerator(MLPGenerator):
 
 
 def image_mlp_discriminator(spectral_norm: bool = False) -> MLPDiscriminator:
-    """Its discriminator: 784 -> 256 -> 128 -> 1."""
+    """Its discriminator: 784 -> 256 -> 128 -> 1.
+
+    Lessons 03 and 05 write this function out (it returns a module of their own with the same `net` and the same
+    output, one logit per image); tests/test_lessons_write_the_code.py keeps them equal.
+    """
     return MLPDiscriminator(28 * 28, (256, 128), spectral_norm)
 
 

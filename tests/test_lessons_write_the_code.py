@@ -233,6 +233,54 @@ class FunctionCase:
             same(mine(*args), library(*args), f"for arguments {shapes}: the results")
 
 
+def library_parts(model: torch.nn.Module) -> list[str]:
+    """The library's classes among those of the modules inside `model` and their base classes."""
+    return sorted({f"{c.__module__}.{c.__qualname__}" for m in model.modules() for c in type(m).__mro__
+                   if c.__module__.split(".")[0] == "gan_lessons"})
+
+
+def check_no_library_parts(model: torch.nn.Module, built: str) -> None:
+    """A written-out model holds none of the library's modules (nor subclasses of them)."""
+    parts = library_parts(model)
+    assert not parts, f"{built}: the lesson's model is made of the library's {parts}; write its layers out"
+
+
+@dataclass(frozen=True)
+class OwnModuleCase(ModuleCase):
+    """ModuleCase for a class whose library version derives from another of the library's classes: the lesson's
+    model must also hold none of the library's modules (a subclass of the library's MLPGenerator with the image
+    widths is not ImageMLPGenerator, and would pass the comparison without writing a layer out)."""
+
+    def __call__(self, mine: type, library: type) -> None:
+        for kwargs, _ in self.builds:
+            check_no_library_parts(mine(**kwargs), f"built with {kwargs or 'the defaults'}")
+        super().__call__(mine, library)
+
+
+@dataclass(frozen=True)
+class BuilderCase:
+    """A function that builds a model: the lesson's and the library's are called with each argument tuple of
+    `builds` from the same seed, and the two models compared as ModuleCase compares them (parameters and buffers,
+    plain attributes, outputs and gradients in train and eval mode) on the inputs that tuple's maker draws. The
+    lesson's model must hold none of the library's modules."""
+
+    builds: tuple[tuple[tuple, Callable[[], torch.Tensor]], ...]
+
+    def __call__(self, mine: Callable, library: Callable) -> None:
+        for args, make_input in self.builds:
+            built = f"built with the arguments {args}"
+            torch.manual_seed(0)
+            ours = mine(*args)
+            torch.manual_seed(0)
+            theirs = library(*args)
+            check_no_library_parts(ours, built)
+            same(ours.state_dict(), theirs.state_dict(), f"{built}: the parameters and buffers from the same seed")
+            same(plain_attributes(ours), plain_attributes(theirs), f"{built}: the plain attributes")
+            for train in (True, False):
+                ModuleCase.compare_passes(ours.train(train), theirs.train(train), make_input(),
+                                          f"{built}, in {'train' if train else 'eval'} mode")
+
+
 def gaussian(*shape: int, seed: int) -> torch.Tensor:
     """Standard normal numbers of a seeded generator of their own."""
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
@@ -251,6 +299,14 @@ def feature_sets(n_real: int, n_fake: int, dim: int, seed: int) -> tuple[torch.T
 
 
 CASES: dict[str, Callable] = {
+    "models.ImageMLPGenerator": OwnModuleCase((
+        ({}, lambda: gaussian(6, 100, seed=1)),
+        ({"z_dim": 16}, lambda: gaussian(1, 16, seed=2)),  # a batch of one
+    )),
+    "models.image_mlp_discriminator": BuilderCase((
+        ((), lambda: images(6, 1, seed=1)),
+        ((), lambda: images(1, 1, seed=2)),  # a batch of one: still one logit per image, shape (1,)
+    )),
     "models.DCGANGenerator": ModuleCase((
         ({}, lambda: gaussian(6, 100, seed=1)),
         ({"z_dim": 16, "width": 8}, lambda: gaussian(6, 16, seed=2)),
@@ -297,6 +353,11 @@ def first_cell_writing(name: str) -> Written:
 # One change each to a copy of a written-out cell's source: a layer's width, an activation, batch norm's momentum
 # (which shows only in eval mode), a bias, a neighbour's rank, an `any`, and swapped results.
 MUTATIONS = [
+    ("models.ImageMLPGenerator", "nn.Linear(256, 28 * 28), nn.Tanh()", "nn.Linear(256, 28 * 28), nn.Sigmoid()"),
+    ("models.ImageMLPGenerator", "nn.Linear(128, 256), nn.ReLU()", "nn.Linear(128, 256), nn.LeakyReLU(0.2)"),
+    ("models.image_mlp_discriminator", "nn.Linear(256, 128), nn.LeakyReLU(0.2)",
+     "nn.Linear(256, 128), nn.LeakyReLU(0.1)"),
+    ("models.image_mlp_discriminator", "nn.Linear(128, 1),", "nn.Linear(128, 1), nn.Sigmoid(),"),
     ("models.DCGANGenerator", "nn.BatchNorm2d(2 * w), nn.ReLU(True)", "nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2, True)"),
     ("models.DCGANGenerator", "nn.Tanh()", "nn.Sigmoid()"),
     ("models.DCGANGenerator", "nn.BatchNorm2d(4 * w)", "nn.BatchNorm2d(4 * w, momentum=0.2)"),
@@ -320,6 +381,13 @@ def test_an_altered_copy_is_caught(name, old, new):
 
 
 SHORTCUTS = [  # cells that would pass a comparison of outputs alone, but write nothing out
+    ("models.ImageMLPGenerator", "class ImageMLPGenerator(gl.models.MLPGenerator):\n"
+                                 "    def __init__(self, z_dim=100):\n"
+                                 "        super().__init__(z_dim, (128, 256), 28 * 28, tanh=True)\n\n"
+                                 "    def forward(self, z):\n"
+                                 "        return self.net(z).view(-1, 1, 28, 28)"),
+    ("models.image_mlp_discriminator", "def image_mlp_discriminator():\n"
+                                       "    return gl.models.MLPDiscriminator(28 * 28, (256, 128))"),
     ("models.DCGANGenerator", "DCGANGenerator = gl.models.DCGANGenerator"),
     ("models.DCGANGenerator", "class DCGANGenerator(gl.models.DCGANGenerator):\n    pass"),
     ("models.DCGANDiscriminator", "class DCGANDiscriminator(nn.Module):\n"
@@ -345,3 +413,85 @@ def test_a_cell_that_uses_the_library_is_refused(name, source):
 
     with pytest.raises(AssertionError, match="library's|not a function of the cell"):
         check_written_out(name, make_namespace, file)
+
+
+# -- lesson 05's training loop: the library's trainer, bit for bit -----------------------------------------------------
+# Lesson 05 trains its MNIST MLP GAN with a loop it writes out (its `train_step`, then the run that calls it), and
+# says that this is the run GANTrainer makes with the same settings. The cells of that loop carry the tag LOOP_TAG.
+LOOP_TAG = "trains-as:training.GANTrainer"
+LOOP_LESSON = REPO / "notebooks" / "05_the_adversarial_loop.ipynb"
+LOOP_STEPS = 12  # what gl.steps gives the lesson's run here
+
+
+def loop_namespace(x_train: torch.Tensor, replace: tuple[str, str] | None = None) -> dict:
+    """Lesson 05's training run on `x_train`, on the CPU, in place of its data: the notebook's imports, its
+    written-out cells and its loop cells, run in order up to the last loop cell, with `gl.steps` giving LOOP_STEPS.
+    `replace` = (old, new) first changes the first `old` in the loop cells to `new` (the mutation tests)."""
+    cells = code_cells(LOOP_LESSON)
+    loop = [i for i, cell in cells if LOOP_TAG in cell.get("metadata", {}).get("tags", [])]
+    assert loop, f"{LOOP_LESSON.name} has no cell tagged {LOOP_TAG}"
+    namespace: dict = {"__name__": f"lesson_{LOOP_LESSON.stem}", "x_train": x_train, "device": torch.device("cpu")}
+    with mock.patch.object(importlib.import_module("gan_lessons"), "steps", lambda full, fast: LOOP_STEPS):
+        for i, cell in cells:
+            if i > loop[-1]:
+                break
+            text = python_of(cell)
+            if i in loop and replace is not None and replace[0] in text:
+                text, replace = text.replace(*replace, 1), None
+            run = text if i in loop or written_names(cell) else imports_of(text)
+            exec(compile(run, f"<{LOOP_LESSON.name} cell {i}>", "exec"), namespace)
+    assert replace is None, "the text to alter is in no loop cell; update the mutation"
+    return namespace
+
+
+def trainer_run(x_train: torch.Tensor):
+    """The run the lesson names: the library's G and D from seed 0, and GANTrainer with the lesson's settings
+    (noise of 100, Adam at 5e-4 with betas (0.5, 0.999) for both, batches of 64, no regularizer)."""
+    gl = importlib.import_module("gan_lessons")
+    gl.seed_everything(0)
+    G, D = gl.models.ImageMLPGenerator(z_dim=100), gl.models.image_mlp_discriminator()
+    trainer = gl.training.GANTrainer(G, D, gl.data.BatchSampler(x_train, 64), z_dim=100, lr_d=5e-4, lr_g=5e-4,
+                                     regularizer="none")
+    trainer.run(LOOP_STEPS, progress=False)
+    return trainer
+
+
+def compare_loop_with_trainer(replace: tuple[str, str] | None = None) -> None:
+    """The lesson's run and the trainer's on a small made-up dataset: the same weights, the same gradients left
+    by the last step (G's step gives D's weights none), the same losses, and the same random state afterwards
+    (so the samples drawn next are the same)."""
+    x_train = images(200, 1, seed=11)
+    with torch.random.fork_rng(devices=[]):
+        namespace = loop_namespace(x_train, replace)
+        lesson_rng = torch.get_rng_state()
+        trainer = trainer_run(x_train)
+        trainer_rng = torch.get_rng_state()
+    for name, ours, theirs in (("G", namespace["G_img"], trainer.generator),
+                               ("D", namespace["D_img"], trainer.discriminator)):
+        same(ours.state_dict(), theirs.state_dict(), f"{name}'s weights after {LOOP_STEPS} steps")
+        same({n: p.grad for n, p in ours.named_parameters()}, {n: p.grad for n, p in theirs.named_parameters()},
+             f"{name}'s gradients left by the last step")
+    for key in ("loss_d", "loss_g"):
+        same(namespace["history"][key], trainer.history[key], f"the recorded {key}")
+    same(lesson_rng, trainer_rng, "the random states after training")
+
+
+def test_the_lessons_training_loop_is_the_trainers_run():
+    compare_loop_with_trainer()
+
+
+LOOP_MUTATIONS = [  # one change each to the loop cells, each a way of not running the trainer's algorithm
+    ("z = torch.randn(len(x_real), z_dim, device=x_real.device)\n    D.requires_grad_(False)",
+     "D.requires_grad_(False)"),  # G's step reuses the noise of D's step
+    ("D.requires_grad_(False)", "D.requires_grad_(True)"),  # D's weights collect gradients in G's step
+    ("opt_d = gl.training.adam(D_img.parameters(), lr=5e-4, betas=(0.5, 0.999))",
+     "opt_d = torch.optim.Adam(D_img.parameters(), lr=5e-4, betas=(0.5, 0.999))"),  # Adam without the fused kernel
+    ("opt_g = gl.training.adam(G_img.parameters(), lr=5e-4, betas=(0.5, 0.999))",
+     "opt_g = gl.training.adam(G_img.parameters(), lr=5e-4, betas=(0.9, 0.999))"),
+]
+
+
+@pytest.mark.parametrize("old, new", LOOP_MUTATIONS, ids=[new.splitlines()[0] for _, new in LOOP_MUTATIONS])
+def test_an_altered_loop_is_caught(old, new):
+    with pytest.raises(AssertionError, match="differ"):
+        compare_loop_with_trainer(replace=(old, new))
