@@ -98,8 +98,10 @@ def compare(args: argparse.Namespace) -> list[dict]:
         check_choice("fixes", fix, FIX_NAMES)
     path = check_writable("json", args.json, "file") if args.json else None
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
-    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs, args.settings)
-    print(f"{args.target}, {args.steps} steps, {args.settings} settings, mean ± std over seeds 0..{args.seeds - 1}")
+    schedule = {"lr_decay": args.lr_decay} if args.lr_decay else {}
+    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs, args.settings, **schedule)
+    decay = f", learning rates decayed over the last {args.lr_decay:g} of the run" if args.lr_decay else ""
+    print(f"{args.target}, {args.steps} steps, {args.settings} settings{decay}, mean ± std over seeds 0..{args.seeds - 1}")
     print(format_table(rows))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,6 +170,8 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--settings", default="paper", choices=("paper", "search"),
                    help="paper: each fix at its published settings; search: the best of 8 configurations around them "
                         "on seed 0 (the same budget for every fix), then on every seed")
+    c.add_argument("--lr-decay", type=float, default=0.0,
+                   help="for every fix: both learning rates fall linearly to 0 over this last fraction of the run")
     c.add_argument("--fixes", default="", help=f"comma-separated subset of: {', '.join(FIX_NAMES)} (default: all)")
 
 

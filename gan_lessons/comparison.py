@@ -86,10 +86,10 @@ def fix_config(fix: str, target: str, steps: int, seed: int = 0, device: str = "
     return replace(BASE, target=target, seed=seed, device=device, **{**paper_changes(fix, steps), **changes})
 
 
-def search_configs(fix: str, target: str, steps: int, seed: int = 0) -> list[TrainConfig]:
+def search_configs(fix: str, target: str, steps: int, seed: int = 0, **changes) -> list[TrainConfig]:
     """The equal tuning budget: learning rates x1 and x5 (both players), beta1 the paper's and the other usual one
     (0.5, or 0 when the paper's is 0.5 or more), and the fix's strength the paper's and one alternative: 8 configs."""
-    paper = fix_config(fix, target, steps, seed)
+    paper = fix_config(fix, target, steps, seed, **changes)
     field, other = STRENGTH[fix]
     alternative = {field: other, **({"batch_size": other * BASE.batch_size} if field == "pack" else {})}
     other_beta1 = 0.0 if paper.beta1 >= 0.5 else 0.5
@@ -138,12 +138,14 @@ def score(run: dict) -> tuple:
 
 
 def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NAMES,
-            progress: Callable[[str], None] | None = None, jobs: int = 1, settings: str = "paper") -> list[dict]:
+            progress: Callable[[str], None] | None = None, jobs: int = 1, settings: str = "paper",
+            **changes) -> list[dict]:
     """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std, the settings
     used (`config`: the changes to BASE) and seed 0's samples.
 
     settings="paper": each fix at its published settings. settings="search": each fix's 8 `search_configs` on
     seed 0, then the best of them (by `score`) on every seed; the row adds the median over the 8 (`search_median_*`).
+    `changes` apply on top of every configuration (e.g. lr_decay=0.5, the same schedule for every fix).
     Runs are seeded, so the numbers do not depend on `jobs` (their seconds do: each run has one core).
     """
     check_int("steps", steps, 1, MAX_STEPS)
@@ -153,9 +155,9 @@ def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NA
     for fix in fixes:
         check_choice("fixes", fix, FIX_NAMES)
     if settings == "paper":
-        chosen, tried, best, first = {fix: fix_config(fix, target, steps) for fix in fixes}, {}, {}, 0
+        chosen, tried, best, first = {fix: fix_config(fix, target, steps, **changes) for fix in fixes}, {}, {}, 0
     else:
-        candidates = {fix: search_configs(fix, target, steps) for fix in fixes}
+        candidates = {fix: search_configs(fix, target, steps, **changes) for fix in fixes}
         results = run_all([(cfg, steps) for fix in fixes for cfg in candidates[fix]], jobs)
         tried = {fix: results[8 * i:8 * i + 8] for i, fix in enumerate(fixes)}
         best = {fix: max(range(8), key=lambda k: score(tried[fix][k])) for fix in fixes}
@@ -205,14 +207,18 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join([header, *map(format_row, rows)])
 
 
-def load_table(target: str, settings: str, folder: Path = TABLES) -> list[dict]:
-    """The rows that `python -m gan_lessons compare --target T --seeds 3 --settings S` wrote into folder/T_S.json
-    (a reverse KL that does not exist is None there)."""
-    check_choice("settings", settings, SETTINGS)
-    path = Path(folder) / f"{target}_{settings}.json"
+TABLE_NAMES = {"paper": "--settings paper", "search": "--settings search",
+               "paper_decay": "--settings paper --lr-decay 0.5"}  # the kept tables and the options that made them
+
+
+def load_table(target: str, table: str, folder: Path = TABLES) -> list[dict]:
+    """The rows that `python -m gan_lessons compare --target T --seeds 3 OPTIONS` wrote into folder/T_table.json,
+    OPTIONS as TABLE_NAMES says (a reverse KL that does not exist is None there)."""
+    check_choice("table", table, tuple(TABLE_NAMES))
+    path = Path(folder) / f"{target}_{table}.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; make it with: python -m gan_lessons compare --target {target} "
-                                f"--seeds 3 --settings {settings} --jobs 2 --json {path}")
+                                f"--seeds 3 {TABLE_NAMES[table]} --jobs 2 --json {path}")
     return json.loads(path.read_text())
 
 
