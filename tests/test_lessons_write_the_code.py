@@ -233,6 +233,26 @@ class FunctionCase:
             same(mine(*args), library(*args), f"for arguments {shapes}: the results")
 
 
+@dataclass(frozen=True)
+class SeededFunctionCase(FunctionCase):
+    """FunctionCase for a function that draws random numbers: the same seed before each of the two calls."""
+
+    def __call__(self, mine: Callable, library: Callable) -> None:
+        for args in self.calls():
+            torch.manual_seed(7)
+            ours = mine(*args)
+            torch.manual_seed(7)
+            same(ours, library(*args), f"for {len(args)} arguments, with the same seed: the results")
+
+
+def critic(width: int, seed: int) -> torch.nn.Module:
+    """A small 2-D MLP discriminator with seeded weights, to differentiate."""
+    from gan_lessons.models import MLPDiscriminator
+
+    torch.manual_seed(seed)
+    return MLPDiscriminator(2, (width, width))
+
+
 def library_parts(model: torch.nn.Module) -> list[str]:
     """The library's classes among those of the modules inside `model` and their base classes."""
     return sorted({f"{c.__module__}.{c.__qualname__}" for m in model.modules() for c in type(m).__mro__
@@ -329,6 +349,20 @@ CASES: dict[str, Callable] = {
         (*feature_sets(50, 70, 4, seed=5), 5),
         (gaussian(40, 6, seed=7), gaussian(40, 6, seed=7)),  # the same set twice: both 1
     ]),
+    "penalties.gradient_penalty": SeededFunctionCase(lambda: [
+        (critic(16, seed=1), gaussian(64, 2, seed=1), gaussian(64, 2, seed=2)),
+        (critic(8, seed=2), gaussian(5, 2, seed=3), 3 * gaussian(5, 2, seed=4)),
+        (lambda x: x @ torch.tensor([1.5, 2.0]), gaussian(32, 2, seed=5), gaussian(32, 2, seed=6)),  # slope 2.5
+    ]),
+    "penalties.r1_penalty": FunctionCase(lambda: [
+        (critic(16, seed=1), gaussian(64, 2, seed=1)),
+        (critic(8, seed=3), 5 * gaussian(3, 2, seed=2)),
+    ]),
+    "fixes.top_singular_value": FunctionCase(lambda: [
+        (gaussian(128, 64, seed=1),),
+        (gaussian(16, 3, 3, seed=2), 5),  # a conv kernel: flattened to (16, 9)
+        (gaussian(10, 10, seed=3), 200, 4),
+    ]),
 }
 
 
@@ -368,6 +402,10 @@ MUTATIONS = [
     ("image_metrics.knn_radii", "k + 1", "k"),
     ("image_metrics.precision_recall", ".any(dim=1)", ".all(dim=1)"),
     ("image_metrics.precision_recall", "return precision, recall", "return recall, precision"),
+    ("penalties.gradient_penalty", "norm(dim=1) - 1)", "norm(dim=1) - 0.5)"),
+    ("penalties.gradient_penalty", "(1 - eps) * x_fake", "(1 - eps) * x_real"),
+    ("penalties.r1_penalty", "0.5 * grad", "grad"),
+    ("fixes.top_singular_value", "F.normalize(W @ v, dim=0)", "W @ v"),
 ]
 
 
