@@ -35,6 +35,20 @@ def test_generator_check():
     assert "z_dim inputs" in lesson02.check_generator(fixed_input).message
     linear = lambda z_dim: nn.Sequential(nn.Linear(z_dim, 16), nn.Linear(16, 2))
     assert "nonlinearity" in lesson02.check_generator(linear).message
+    at_the_end = lambda z_dim: nn.Sequential(nn.Linear(z_dim, 16), nn.Linear(16, 2), nn.Tanh())
+    assert "nonlinearity between its linear layers" in lesson02.check_generator(at_the_end).message
+
+    class Functional(nn.Module):  # a nonlinearity written as a function in forward, not as a module, is fine
+        def __init__(self, z_dim):
+            super().__init__()
+            self.hidden, self.out = nn.Linear(z_dim, 16), nn.Linear(16, 2)
+
+        def forward(self, z):
+            return self.out(torch.relu(self.hidden(z)))
+
+    assert lesson02.check_generator(Functional).ok
+    deep = lambda z_dim: nn.Sequential(nn.Linear(z_dim, 8), nn.Tanh(), nn.Linear(8, 8), nn.Linear(8, 2))
+    assert lesson02.check_generator(deep).ok  # a bend before the last layer is enough
     three_d = lambda z_dim: nn.Sequential(nn.Linear(z_dim, 16), nn.ReLU(), nn.Linear(16, 3))
     assert "shape (7, 2)" in lesson02.check_generator(three_d).message
     assert "nn.Module" in lesson02.check_generator(lambda z_dim: "G").message

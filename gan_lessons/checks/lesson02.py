@@ -36,10 +36,32 @@ def _check_one(G: nn.Module, z_dim: int) -> CheckResult | None:
     if not x.requires_grad:
         return failed("G's output carries no gradient: don't wrap the forward pass in torch.no_grad()")
     linear = [m for m in G.modules() if isinstance(m, nn.Linear)]
-    if len(linear) < 2 or not any(isinstance(m, (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.ELU, nn.GELU)) for m in G.modules()):
-        return failed("G needs at least one hidden layer with a nonlinearity; a purely linear G can only "
+    if len(linear) < 2 or _last_linear_input_is_affine(G, z_dim):
+        return failed("G needs a nonlinearity between its linear layers (e.g. nn.ReLU() after each hidden "
+                      "nn.Linear); linear layers stacked without one are a single linear map, which can only "
                       "stretch and rotate the Gaussian, never make a ring")
     return None
+
+
+def _last_linear_input_is_affine(G: nn.Module, z_dim: int) -> bool:
+    """True when what G feeds its last linear layer is an affine function of z (no bend before it): the input at
+    the midpoint of two noise vectors is the mean of the inputs at the two ends, for several random pairs."""
+    calls: list[tuple[nn.Module, torch.Tensor]] = []
+    hooks = [m.register_forward_hook(lambda m, args, out: calls.append((m, args[0])))
+             for m in G.modules() if isinstance(m, nn.Linear)]
+    try:
+        a, b = torch.randn(16, z_dim, generator=torch.Generator().manual_seed(0)).chunk(2)
+        with torch.no_grad():
+            inputs = []
+            for z in (a, b, (a + b) / 2):
+                calls.clear()
+                G(z)
+                inputs.append(calls[-1][1])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    ends, middle = (inputs[0] + inputs[1]) / 2, inputs[2]
+    return bool(torch.allclose(middle, ends, rtol=1e-4, atol=1e-5 * (1 + ends.abs().max().item())))
 
 
 def check_conv_transpose_size(fn) -> CheckResult:
