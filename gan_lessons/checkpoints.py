@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .config import KNOB, fields_of_kind
 from .files import atomic_write
 from .guard import Snapshot
 from .models import ARCH_HELP, build_generator
@@ -234,7 +235,7 @@ def saved_settings(state: dict, config) -> dict:
     """The knobs a checkpoint was trained with, as changes to `config`: its "config" entry, or in checkpoints
     written without one, its "loss" and "settings"; fields that `config` lacks or that are not knobs are left out."""
     saved = state.get("config") or {**state.get("settings", {}), **({"loss": state["loss"]} if "loss" in state else {})}
-    knobs = {f.name for f in dataclasses.fields(config) if f.metadata["kind"] == "knob"}
+    knobs = fields_of_kind(type(config), KNOB)
     return {name: value for name, value in saved.items() if name in knobs}
 
 

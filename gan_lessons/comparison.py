@@ -25,10 +25,7 @@ import torch
 
 from .config import MAX_STEPS, TrainConfig, check_choice, check_int, replace, seed_everything
 from .fixes import LinearDecay
-from .fixes import pack
 from .metrics import EVAL_SAMPLES, evaluate_2d
-from .models import generate
-from .penalties import input_gradient
 from .training import make_2d_trainer
 
 # Lesson 07's plain GAN: non-saturating loss, no regularizer, 2-128-128-2 MLPs, batch 256, Adam 1e-3, beta (0.5, 0.999).
@@ -220,29 +217,3 @@ def load_table(target: str, table: str, folder: Path = TABLES) -> list[dict]:
         raise FileNotFoundError(f"{path} is missing; make it with: python -m gan_lessons compare --target {target} "
                                 f"--seeds 3 {TABLE_NAMES[table]} --jobs 2 --json {path}")
     return json.loads(path.read_text())
-
-
-def probe(cfg: TrainConfig, steps: int, every: int = 250) -> dict[str, list[float]]:
-    """Train `cfg` for `steps` steps and, every `every` steps, look at G on 2,500 fixed noise vectors: the modes and
-    % high quality, and `pull`, the mean norm of the gradient of G's loss at each generated sample (what moves it
-    towards D's higher scores), per sample. Looks draw no random number of the training's own: the run is the one
-    `train_and_evaluate` makes."""
-    seed_everything(cfg.seed)
-    trainer, target = make_2d_trainer(cfg)
-    z = torch.randn(EVAL_SAMPLES, cfg.z_dim, generator=torch.Generator().manual_seed(1))
-    log: dict[str, list[float]] = {"step": [], "modes": [], "hq": [], "pull": []}
-
-    def look(step: int, metrics: dict) -> None:
-        if step % every:
-            return
-        x = generate(trainer.generator, z)
-        coverage = evaluate_2d(x, target)
-        shown = x[: len(x) // cfg.pack * cfg.pack]  # whole packs only
-        g_loss = lambda v: trainer.loss.g(trainer.discriminator(pack(v, cfg.pack))) * len(v)  # a sum over samples
-        pull = input_gradient(g_loss, shown).norm(dim=1).mean().item()
-        for key, value in (("step", step), ("modes", coverage["modes"]), ("hq", coverage["hq"]), ("pull", pull)):
-            log[key].append(value)
-
-    callbacks = [look] + ([LinearDecay(trainer, steps, cfg.lr_decay)] if cfg.lr_decay > 0 else [])
-    trainer.run(steps, callbacks, progress=False)
-    return log

@@ -171,6 +171,11 @@ def fields_of_kind(cfg_type: type, kind: str) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cfg_type) if f.metadata["kind"] == kind)
 
 
+def kind_of(cfg_type: type, name: str) -> str:
+    """The kind (KNOB, MODEL, DATA or RUN) of the field `name` of a configuration class."""
+    return next(f.metadata["kind"] for f in dataclasses.fields(cfg_type) if f.name == name)
+
+
 # Upper bounds of the 2-D run's numeric fields, by field name: a value beyond them is almost surely a typo.
 LIMITS = {f.name: f.metadata["high"] for f in dataclasses.fields(TrainConfig) if f.metadata["high"] is not None}
 

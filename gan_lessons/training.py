@@ -10,7 +10,6 @@ or widgets: it calls callbacks `(step, metrics)` after each step.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import signal
@@ -23,7 +22,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .checkpoints import restore_trainer, trainer_state, write_atomic
-from .config import DATA, KNOB, MAX_STEPS, MODEL, GANConfig, TrainConfig, check_int, get_device, replace
+from .config import (DATA, KNOB, MAX_STEPS, MODEL, GANConfig, TrainConfig, check_int, fields_of_kind, get_device,
+                     kind_of, replace)
 from .data.toy import Target2D, make_target
 from .fixes import EMA, DInput, weight_constraint
 from .guard import DivergenceError, Snapshot, diverged_message, finite_weights, likely_cause
@@ -169,7 +169,7 @@ class GANTrainer:
         """
         config = replace(self._config, **changes)
         for name in changes:
-            kind = _field_kind(config, name)
+            kind = kind_of(type(config), name)
             if kind != KNOB and getattr(config, name) != getattr(self._config, name):
                 raise ValueError(f"{name}={getattr(config, name)!r} cannot change in a trainer that is built: "
                                  f"{_HOW_TO_CHANGE[kind]}")
@@ -225,10 +225,10 @@ class GANTrainer:
         """Train on batches from a new `sample_real()` from here on; `changes` record what changed in the
         configuration's data fields (e.g. target="grid25", batch_size=512)."""
         config = replace(self._config, **changes)
-        wrong = [name for name in changes if _field_kind(config, name) != DATA]
+        allowed = fields_of_kind(type(config), DATA)
+        wrong = [name for name in changes if name not in allowed]
         if wrong:
-            raise ValueError(f"{wrong[0]!r} is not a data setting; replace_data takes: "
-                             f"{', '.join(f.name for f in _fields(config) if f.metadata['kind'] == DATA)}")
+            raise ValueError(f"{wrong[0]!r} is not a data setting; replace_data takes: {', '.join(allowed)}")
         self.sample_real, self._config = sample_real, config
 
     # -- the algorithm ------------------------------------------------------------------------------
@@ -356,13 +356,6 @@ _HOW_TO_CHANGE = {MODEL: "it sets the networks' shapes; use trainer.replace_gene
                   DATA: "it sets where real batches come from; use trainer.replace_data(sample_real, ...)",
                   "run": "it is read once, when the run is built; build a new trainer"}
 
-
-def _fields(config: GANConfig) -> tuple:
-    return dataclasses.fields(config)
-
-
-def _field_kind(config: GANConfig, name: str) -> str:
-    return next(f.metadata["kind"] for f in _fields(config) if f.name == name)
 
 
 def _check_noise_size(generator: nn.Module, z_dim: int) -> None:
