@@ -2,7 +2,9 @@
 turn an exception into a sentence (`call`), compare a tensor with the expected one and say what differs."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import inspect
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -37,6 +39,9 @@ def call(fn: Callable, *args: Any) -> tuple[Any, CheckResult | None]:
         return fn(*args), None
     except NotImplementedError:
         return None, failed("the function still raises NotImplementedError: replace that line with your code")
+    except LibraryShortcut as shortcut:
+        return None, failed(f"your function calls {shortcut}, the library's version of this exercise: write it "
+                            "yourself from the formula above (calling the library teaches nothing)")
     except Exception as error:  # the student's code may fail in any way; say how
         return None, failed(f"the function raised {type(error).__name__}: {error}")
 
@@ -61,3 +66,74 @@ def compare_tensor(name: str, got: Any, expected: torch.Tensor, atol: float = 1e
 def _preview(x: torch.Tensor) -> str:
     return f"{x.item():.4g}" if x.numel() == 1 else f"{x.flatten()[:3].tolist()}..."
 
+
+
+class LibraryShortcut(Exception):
+    """Raised when an exercise's function calls the library's version of what it asks the student to write."""
+
+
+@contextlib.contextmanager
+def forbidding(*functions: Callable):
+    """Inside the block, each of `functions` (the library's own versions of an exercise: plain functions) raises
+    LibraryShortcut wherever it is called from, however it was imported: its code is swapped for a raiser's."""
+    saved = []
+    try:
+        for fn in map(inspect.unwrap, functions):
+            if not inspect.isfunction(fn) or fn.__code__.co_freevars:
+                raise TypeError(f"forbidding takes plain functions, not {fn!r}")
+            name = f"{fn.__module__}.{fn.__qualname__}"
+            saved.append((fn, fn.__code__))
+            fn.__code__ = _raiser(name).__code__
+        yield
+    finally:
+        for fn, code in saved:
+            fn.__code__ = code
+
+
+def _raiser(name: str) -> Callable:
+    """A function whose code raises LibraryShortcut(name) from any module's globals: its code names no global
+    (the class is reached through the builtin __import__), so it can stand in for a library function's code."""
+    source = ("def raiser(*args, **kwargs):\n"
+              f"    raise __import__('gan_lessons.checks.verdict', fromlist=['_']).LibraryShortcut({name!r})")
+    namespace: dict = {}
+    exec(source, namespace)  # noqa: S102 (fixed text; name is a function's qualified name)
+    return namespace["raiser"]
+
+
+def call_own(fn: Callable, library: tuple[Callable, ...], *args: Any) -> tuple[Any, CheckResult | None]:
+    """`call` with the library's versions of the exercise (`library`) made to raise: the student writes it."""
+    with forbidding(*library):
+        return call(fn, *args)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A predict-then-run or "why" question: multiple choice (`choices` maps a letter to its text) or a number
+    (`choices` empty; `answer` a float, right within `tolerance`). `why` is said once the answer is right; `hints`
+    maps a wrong choice to what it would mean, so a wrong answer teaches too."""
+
+    text: str
+    answer: str | float
+    why: str
+    choices: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)
+    tolerance: float = 0.0
+
+    def check(self, given: Any) -> CheckResult:
+        """The verdict on the student's answer."""
+        if given is None:
+            return failed("make your prediction first: set the answer before you run the cell below")
+        if self.choices:
+            letter = str(given).strip().lower().strip("()")
+            if letter not in self.choices:
+                return failed(f"answer with one of {', '.join(self.choices)} (got {given!r})")
+            if letter != self.answer:
+                return failed(self.hints.get(letter, f"not ({letter}): run the next cell and look again"))
+            return passed(self.why)
+        try:
+            number = float(given)
+        except (TypeError, ValueError):
+            return failed(f"answer with a number (got {given!r})")
+        if not abs(number - float(self.answer)) <= self.tolerance:
+            return failed(self.hints.get("number", "not quite: run the next cell and compare"))
+        return passed(self.why)
