@@ -82,6 +82,11 @@ class GANLab:
         return self._trainer
 
     @property
+    def frame(self) -> Frame | None:
+        """What the panes show now: step, samples, the mode coverage measured last (None before the first draw)."""
+        return self._last_frame
+
+    @property
     def running(self) -> bool:
         """True while the background training thread is alive."""
         return self._worker is not None and self._worker.is_alive()

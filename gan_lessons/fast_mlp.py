@@ -1,0 +1,144 @@
+r"""A faster training step for the plain 2-D MLP GAN on a CPU: GANTrainer.step's arithmetic, backward pass by hand.
+
+This is a performance trick, kept out of the lessons' path: the trainer uses it only where it computes what
+`GANTrainer.d_step` and `g_step` compute (tests/test_fast_mlp.py holds the two equal), and only on a CPU, where
+a small network's step is dominated by the bookkeeping around its matrix products (autograd's graph, Adam's
+Python wrapper), not by the products. What it does differently, and nothing else:
+
+- D sees the real and the generated batch as one batch of 2N rows (one product per layer instead of two);
+- the backward pass is written out: for a layer $y = x W^T + b$ with upstream gradient $g$,
+  $\partial L/\partial W = g^T x$, $\partial L/\partial b = \sum_i g_i$, $\partial L/\partial x = g W$, and an
+  activation's gradient is the kernel autograd itself uses (`leaky_relu_backward`, `threshold_backward`);
+- Adam's update calls the fused kernel that `torch.optim.Adam(fused=True)` calls, on the optimizer's own state.
+
+It covers the non-saturating loss with no regularizer, no feature matching, no label smoothing, no instance
+noise and no packing; weight clipping and an EMA of G apply as in the trainer. Anything else trains with autograd.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .models import MLPDiscriminator, MLPGenerator
+
+LEAK = 0.2  # MLPDiscriminator's LeakyReLU slope
+
+
+def step_without_autograd(trainer) -> Callable[[], dict[str, float]] | None:
+    """A function doing one `trainer.step()`'s updates (k D updates, one G update) with the backward pass by hand,
+    or None where it would not compute the same thing (another loss, a regularizer, other models, a GPU, ...)."""
+    cfg, G, D = trainer.config, trainer.generator, trainer.discriminator
+    plain = (cfg.loss == "nonsaturating" and (cfg.regularizer == "none" or cfg.reg_weight == 0)
+             and cfg.feature_matching == 0 and cfg.label_smoothing == 0 and cfg.instance_noise == 0
+             and cfg.pack == 1 and cfg.n_classes == 0 and cfg.optimizer == "adam")
+    if not (plain and _plain_mlp(G, MLPGenerator, nn.ReLU) and _plain_mlp(D, MLPDiscriminator, nn.LeakyReLU)
+            and trainer.forward_g is G and all(_fused_adam(o) for o in (trainer.opt_d, trainer.opt_g))):
+        return None
+    if getattr(D.net[1], "negative_slope", None) != LEAK:
+        return None
+    return lambda: _step(trainer)
+
+
+def _plain_mlp(model: nn.Module, cls: type, activation: type) -> bool:
+    """`model` is exactly `cls` (no subclass), float32 on a CPU: Linear, activation, ..., Linear, no parametrization."""
+    if type(model) is not cls:
+        return False
+    layers = list(model.net)
+    linear = layers[0::2]
+    return (all(type(layer) is nn.Linear for layer in linear) and all(type(a) is activation for a in layers[1::2])
+            and len(layers) % 2 == 1
+            and all(p.device.type == "cpu" and p.dtype == torch.float32 for p in model.parameters()))
+
+
+def _fused_adam(optimizer: torch.optim.Optimizer) -> bool:
+    group = optimizer.param_groups
+    return (type(optimizer) is torch.optim.Adam and len(group) == 1 and group[0].get("fused") is True
+            and not group[0]["amsgrad"] and group[0]["weight_decay"] == 0 and not group[0]["maximize"])
+
+
+def _forward(model: nn.Module, x: Tensor, activation: Callable[[Tensor], Tensor]) -> tuple[Tensor, list[Tensor]]:
+    """The network's output and the input of each of its linear layers (what the backward pass needs)."""
+    linear = list(model.net)[0::2]
+    inputs = []
+    for i, layer in enumerate(linear):
+        inputs.append(x)
+        x = torch.addmm(layer.bias, x, layer.weight.t())
+        if i < len(linear) - 1:
+            x = activation(x)
+    return x, inputs
+
+
+def _backward(model: nn.Module, inputs: list[Tensor], grad: Tensor, leak: float | None, weights: bool = True,
+              to_input: bool = False) -> tuple[list[Tensor], Tensor | None]:
+    """Gradients of the loss for each weight and bias (in `model.parameters()` order, when `weights`), and for the
+    network's input (when `to_input`), from `grad`, the loss's gradient for its output. An activation's
+    gradient is read from its output, the next layer's input: leaky ReLU with slope `leak`, or ReLU for None."""
+    linear = list(model.net)[0::2]
+    grads: list[Tensor] = []
+    for i in range(len(linear) - 1, -1, -1):
+        x = inputs[i]
+        if weights:
+            grads[:0] = [grad.t().mm(x), grad.sum(0)]
+        if i == 0 and not to_input:
+            return grads, None
+        grad = grad.mm(linear[i].weight)
+        if i > 0:
+            grad = (torch.ops.aten.leaky_relu_backward(grad, x, leak, True) if leak is not None
+                    else torch.ops.aten.threshold_backward(grad, x, 0))
+    return grads, grad
+
+
+def _adam(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
+    """What optimizer.step() does with these gradients: the fused Adam kernel on the optimizer's state."""
+    group = optimizer.param_groups[0]
+    params = group["params"]
+    for p, g in zip(params, grads):
+        p.grad = g  # as after a backward pass (and so that the first step can build Adam's state)
+    if any(p not in optimizer.state for p in params):
+        optimizer.step()
+        return
+    states = [optimizer.state[p] for p in params]
+    steps = [s["step"] for s in states]
+    torch._foreach_add_(steps, 1)
+    beta1, beta2 = group["betas"]
+    torch._fused_adam_(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [], steps,
+                       amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0, eps=group["eps"],
+                       maximize=False)
+
+
+def _leaky(x: Tensor) -> Tensor:
+    return F.leaky_relu(x, LEAK)
+
+
+@torch.no_grad()
+def _step(trainer) -> dict[str, float]:
+    G, D = trainer.generator, trainer.discriminator
+    for _ in range(trainer.config.d_steps):
+        x_real = trainer.sample_real()
+        n = len(x_real)
+        z, _ = trainer.latent(n, x_real.device)
+        x_fake, _ = _forward(G, z, F.relu)
+        logits, inputs = _forward(D, torch.cat([x_real, x_fake]), _leaky)
+        d_real, d_fake = logits[:n, 0], logits[n:, 0]
+        loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # losses.d_loss_standard
+        grad = torch.cat([-torch.sigmoid(-d_real), torch.sigmoid(d_fake)]).div_(n).unsqueeze(1)
+        grads, _ = _backward(D, inputs, grad, LEAK)
+        _adam(trainer.opt_d, grads)
+        trainer.constrain_d(D)
+    metrics = {"loss_d": loss_d.item(), "d_real": torch.sigmoid(d_real).mean().item(),
+               "d_fake": torch.sigmoid(d_fake).mean().item()}
+    z, _ = trainer.latent(n, x_real.device)
+    x_fake, g_inputs = _forward(G, z, F.relu)
+    logits, inputs = _forward(D, x_fake, _leaky)
+    d_fake = logits[:, 0]
+    loss_g = F.softplus(-d_fake).mean()  # losses.g_loss_nonsaturating
+    _, grad = _backward(D, inputs, (-torch.sigmoid(-d_fake) / n).unsqueeze(1), LEAK, weights=False, to_input=True)
+    grads, _ = _backward(G, g_inputs, grad, None)
+    _adam(trainer.opt_g, grads)
+    if trainer.ema is not None:
+        trainer.ema.update(G)
+    metrics["loss_g"] = loss_g.item()
+    return metrics
