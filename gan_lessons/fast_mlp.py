@@ -110,7 +110,11 @@ def _adam(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
 
 
 def _leaky(x: Tensor) -> Tensor:
-    return F.leaky_relu(x, LEAK)
+    return F.leaky_relu(x, LEAK, inplace=True)  # in place: the backward pass reads the output
+
+
+def _relu(x: Tensor) -> Tensor:
+    return x.relu_()
 
 
 @torch.no_grad()
@@ -120,7 +124,7 @@ def _step(trainer) -> dict[str, float]:
         x_real = trainer.sample_real()
         n = len(x_real)
         z, _ = trainer.latent(n, x_real.device)
-        x_fake, _ = _forward(G, z, F.relu)
+        x_fake, _ = _forward(G, z, _relu)
         logits, inputs = _forward(D, torch.cat([x_real, x_fake]), _leaky)
         d_real, d_fake = logits[:n, 0], logits[n:, 0]
         loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # losses.d_loss_standard
@@ -131,7 +135,7 @@ def _step(trainer) -> dict[str, float]:
     metrics = {"loss_d": loss_d.item(), "d_real": torch.sigmoid(d_real).mean().item(),
                "d_fake": torch.sigmoid(d_fake).mean().item()}
     z, _ = trainer.latent(n, x_real.device)
-    x_fake, g_inputs = _forward(G, z, F.relu)
+    x_fake, g_inputs = _forward(G, z, _relu)
     logits, inputs = _forward(D, x_fake, _leaky)
     d_fake = logits[:, 0]
     loss_g = F.softplus(-d_fake).mean()  # losses.g_loss_nonsaturating
