@@ -90,7 +90,7 @@ def step_matmul_shapes(cfg: TrainConfig) -> list[tuple[str, list[list[int]]]]:
                 seen.append((products[func], [list(a.shape) for a in args if isinstance(a, torch.Tensor)]))
             return func(*args, **(kwargs or {}))
 
-    trainer, _ = make_2d_trainer(cfg)
+    trainer, _ = make_2d_trainer(cfg, hand_written_backward=True)  # as the lab builds it
     trainer.step()  # warm-up, outside the record
     with Products():
         trainer.step()

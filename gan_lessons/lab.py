@@ -244,7 +244,7 @@ class GANLab:
 
     def _build(self) -> None:
         seed_everything(self.cfg.seed)
-        self._trainer, self.target = make_2d_trainer(self.cfg)
+        self._trainer, self.target = make_2d_trainer(self.cfg, hand_written_backward=True)
         self._device = next(self._trainer.generator.parameters()).device
         self.curves, self._meter = Curves(), Meter()
 

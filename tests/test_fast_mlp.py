@@ -12,13 +12,12 @@ PLAIN = TrainConfig(device="cpu", regularizer="none")
 
 
 def _pair(cfg: TrainConfig):
-    """Two trainers from the same seed: one with the hand-written step, one made to use autograd."""
+    """Two trainers from the same seed: one with the hand-written step, one with autograd."""
     seed_everything(cfg.seed)
-    fast, _ = make_2d_trainer(cfg)
+    fast, _ = make_2d_trainer(cfg, hand_written_backward=True)
     seed_everything(cfg.seed)
     slow, _ = make_2d_trainer(cfg)
-    assert fast.step_without_autograd is not None
-    slow.step_without_autograd = None
+    assert fast.step_without_autograd is not None and slow.step_without_autograd is None
     return fast, slow
 
 
@@ -75,13 +74,13 @@ def test_a_wrong_gradient_would_be_caught():
                                      {"spectral_norm": True}, {"optimizer": "rmsprop"}])
 def test_anything_else_trains_with_autograd(changes):
     seed_everything(0)
-    trainer, _ = make_2d_trainer(replace(PLAIN, **changes))
+    trainer, _ = make_2d_trainer(replace(PLAIN, **changes), hand_written_backward=True)
     assert trainer.step_without_autograd is None
 
 
 def test_a_knob_change_switches_between_the_two():
     seed_everything(0)
-    trainer, _ = make_2d_trainer(PLAIN)
+    trainer, _ = make_2d_trainer(PLAIN, hand_written_backward=True)
     assert trainer.step_without_autograd is not None
     trainer.configure(regularizer="r1", reg_weight=1.0)
     assert trainer.step_without_autograd is None
@@ -89,3 +88,15 @@ def test_a_knob_change_switches_between_the_two():
     trainer.configure(regularizer="none")
     assert trainer.step_without_autograd is not None
     assert all(torch.isfinite(p).all() for p in trainer.generator.parameters())
+
+
+def test_off_unless_asked_and_on_in_the_lab():
+    """Lessons and scripts train with autograd (bit for bit what the lessons write); the live lab asks for speed."""
+    from gan_lessons.lab import GANLab
+
+    seed_everything(0)
+    trainer, _ = make_2d_trainer(PLAIN)
+    assert trainer.step_without_autograd is None
+    lab = GANLab(PLAIN, fps=0)
+    assert lab.trainer.step_without_autograd is not None
+    lab.close()

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 import gan_lessons as gl
 from gan_lessons.checks import QUESTIONS, answer
@@ -60,3 +61,21 @@ def test_a_library_shortcut_is_refused_by_name():
     _, verdict = gl.checks.call_own(lambda p, q, x: imported_jsd(p, q, x), (theory.jsd,), p, q, x)
     assert verdict is not None and not verdict.ok and "gan_lessons.theory.jsd" in verdict.message
     assert theory.jsd(p, q, x) > 0  # restored after the check
+
+
+def test_a_forbidden_function_still_works_for_other_threads():
+    """A check run while the live lab trains: only the checking thread is refused the library's function."""
+    import threading
+
+    from gan_lessons import losses
+    from gan_lessons.checks.verdict import LibraryShortcut, forbidding
+
+    logits = torch.linspace(-3, 3, 7)
+    results = []
+    with forbidding(losses.g_loss_nonsaturating):
+        with pytest.raises(LibraryShortcut):
+            losses.g_loss_nonsaturating(logits)
+        worker = threading.Thread(target=lambda: results.append(losses.g_loss_nonsaturating(logits)))
+        worker.start()
+        worker.join()
+    assert results and torch.equal(results[0], losses.g_loss_nonsaturating(logits))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import threading
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -72,32 +74,51 @@ class LibraryShortcut(Exception):
     """Raised when an exercise's function calls the library's version of what it asks the student to write."""
 
 
+# While a check runs: the library functions it forbids, by qualified name -> (the thread running the check, a copy of
+# the function with its own code). Other threads (the live lab's training thread) keep calling the real code.
+_FORBIDDEN: dict[str, tuple[int, Callable]] = {}
+
+
 @contextlib.contextmanager
 def forbidding(*functions: Callable):
     """Inside the block, each of `functions` (the library's own versions of an exercise: plain functions) raises
-    LibraryShortcut wherever it is called from, however it was imported: its code is swapped for a raiser's."""
+    LibraryShortcut when the thread running the block calls it, however it was imported (its code is swapped for
+    a stand-in); any other thread, such as a live lab training meanwhile, still gets the function's own work."""
     saved = []
     try:
         for fn in map(inspect.unwrap, functions):
             if not inspect.isfunction(fn) or fn.__code__.co_freevars:
                 raise TypeError(f"forbidding takes plain functions, not {fn!r}")
             name = f"{fn.__module__}.{fn.__qualname__}"
-            saved.append((fn, fn.__code__))
-            fn.__code__ = _raiser(name).__code__
+            own = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+            own.__kwdefaults__ = fn.__kwdefaults__
+            _FORBIDDEN[name] = (threading.get_ident(), own)
+            saved.append((fn, fn.__code__, name))
+            fn.__code__ = _stand_in(name).__code__
         yield
     finally:
-        for fn, code in saved:
+        for fn, code, name in saved:
             fn.__code__ = code
+            _FORBIDDEN.pop(name, None)
 
 
-def _raiser(name: str) -> Callable:
-    """A function whose code raises LibraryShortcut(name) from any module's globals: its code names no global
-    (the class is reached through the builtin __import__), so it can stand in for a library function's code."""
-    source = ("def raiser(*args, **kwargs):\n"
-              f"    raise __import__('gan_lessons.checks.verdict', fromlist=['_']).LibraryShortcut({name!r})")
+def forbidden_call(name: str, args: tuple, kwargs: dict) -> Any:
+    """What a forbidden function does when called: raise in the checking thread, its own work in any other."""
+    thread, own = _FORBIDDEN[name]
+    if threading.get_ident() == thread:
+        raise LibraryShortcut(name)
+    return own(*args, **kwargs)
+
+
+def _stand_in(name: str) -> Callable:
+    """A function whose code calls forbidden_call(name, ...) from any module's globals: its code names no global
+    (this module is reached through the builtin __import__), so it can replace a library function's code."""
+    source = ("def stand_in(*args, **kwargs):\n"
+              "    return __import__('gan_lessons.checks.verdict', fromlist=['_']).forbidden_call("
+              f"{name!r}, args, kwargs)")
     namespace: dict = {}
     exec(source, namespace)  # noqa: S102 (fixed text; name is a function's qualified name)
-    return namespace["raiser"]
+    return namespace["stand_in"]
 
 
 def call_own(fn: Callable, library: tuple[Callable, ...], *args: Any) -> tuple[Any, CheckResult | None]:
