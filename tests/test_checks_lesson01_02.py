@@ -58,3 +58,36 @@ def test_conv_transpose_check():
     assert lesson02.check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s - 2 * p + k).ok
     assert "forgot the padding" in lesson02.check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s + k).message
     assert "ordinary convolution" in lesson02.check_conv_transpose_size(lambda n, k, s, p: (n + 2 * p - k) // s + 1).message
+
+
+# -- library shortcuts: a library's version of the exercise, called instead of writing it -------------------------
+def test_check_sample_exponential_refuses_a_library_shortcut():
+    result = lesson01.check_sample_exponential(lambda u, rate: torch.distributions.Exponential(rate).icdf(u))
+    assert not result.ok and "torch.distributions.exponential.Exponential.icdf" in result.message, result.message
+    assert torch.distributions.Exponential(2.0).icdf(torch.tensor(0.5)) > 0  # restored after the check
+
+
+# check_uniform_generator: no library version to refuse (normal_cdf is given); wrong answers: test_uniform_generator_check
+
+
+def test_check_generator_refuses_a_library_shortcut():
+    import gan_lessons as gl
+
+    shortcuts = (
+        ("gan_lessons.models.mlp_gan_2d", lambda z_dim: gl.models.mlp_gan_2d(z_dim)[0]),
+        ("gan_lessons.models.MLPGenerator", lambda z_dim: gl.models.MLPGenerator(z_dim, (64,), 2)),
+        ("gan_lessons.models.MLPGenerator", lambda z_dim: nn.Sequential(gl.models.MLPGenerator(z_dim), nn.Identity())),
+    )
+    for name, fn in shortcuts:
+        result = lesson02.check_generator(fn)
+        assert not result.ok and name in result.message, (name, result.message)
+    assert gl.models.mlp_gan_2d(2)[0](torch.randn(3, 2)).shape == (3, 2)  # restored after the check
+
+
+def test_check_conv_transpose_size_refuses_a_library_shortcut():
+    def by_layer(n, k, s, p):  # run the layer instead of the formula
+        return nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, n, n)).shape[-1]
+
+    result = lesson02.check_conv_transpose_size(by_layer)
+    assert not result.ok and "torch.nn.modules.conv.ConvTranspose2d.forward" in result.message, result.message
+    assert by_layer(7, 4, 2, 1) == 14  # restored after the check

@@ -67,3 +67,35 @@ def test_optimal_discriminator_check():
     for phrase, fn in wrong.items():
         result = lesson03.check_optimal_discriminator(fn)
         assert not result.ok and phrase in result.message, (phrase, result.message)
+
+
+# -- library shortcuts: the library's version of the exercise, called instead of the formula ----------------------
+def test_check_d_loss_refuses_a_library_shortcut():
+    from gan_lessons import losses
+    from gan_lessons.losses import d_loss_standard  # bound before the check, as a student's import would be
+
+    shortcuts = (
+        ("gan_lessons.losses.d_loss_standard", lambda r, f: losses.d_loss_standard(r, f)),
+        ("gan_lessons.losses.d_loss_standard", lambda r, f: d_loss_standard(r, f)),
+        ("gan_lessons.losses.d_loss_standard", lambda r, f: losses.get_loss("nonsaturating").d(r, f)),
+        ("gan_lessons.losses.d_loss_smoothed", lambda r, f: losses.d_loss_smoothed(r, f, 0.0)),
+    )
+    for name, fn in shortcuts:
+        result = lesson03.check_d_loss(fn)
+        assert not result.ok and name in result.message, (name, result.message)
+    assert lesson03.check_d_loss(lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean()).ok  # restored
+
+
+def test_check_optimal_discriminator_refuses_a_library_shortcut():
+    from gan_lessons import theory
+
+    shortcuts = (
+        ("gan_lessons.theory.optimal_discriminator", lambda p, q: theory.optimal_discriminator(p, q)(p)),
+        ("gan_lessons.theory.lsgan_optimal_discriminator",
+         lambda p, q: theory.lsgan_optimal_discriminator(p, q, a=0.0, b=1.0)(p)),
+    )
+    for name, fn in shortcuts:
+        result = lesson03.check_optimal_discriminator(fn)
+        assert not result.ok and name in result.message, (name, result.message)
+    p = torch.tensor([0.3, 0.0], dtype=torch.float64)
+    assert theory.optimal_discriminator(p, p)(p).tolist() == [0.5, 0.5]  # restored after the check

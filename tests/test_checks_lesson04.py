@@ -80,3 +80,43 @@ def test_nonsaturating_loss_check():
     for phrase, fn in wrong.items():
         result = lesson04.check_nonsaturating_loss(fn)
         assert not result.ok and phrase in result.message, (phrase, result.message)
+
+
+# -- library shortcuts: the library's version of the exercise, called instead of the formula ----------------------
+def test_check_value_function_refuses_a_library_shortcut():
+    from gan_lessons import theory
+    from gan_lessons.theory import value_function  # bound before the check, as a student's import would be
+
+    for fn in (lambda d, p, q, x: theory.value_function(d, p, q, x), lambda d, p, q, x: value_function(d, p, q, x)):
+        result = lesson04.check_value_function(fn)
+        assert not result.ok and "gan_lessons.theory.value_function" in result.message, result.message
+    assert lesson04.check_value_function(v_right).ok  # the library is restored after the check
+
+
+def test_check_jsd_refuses_a_library_shortcut():
+    from gan_lessons import theory
+
+    shortcuts = {
+        "gan_lessons.theory.jsd": lambda p, q, x: theory.jsd(p, q, x),
+        "gan_lessons.theory.kl": lambda p, q, x: 0.5 * theory.kl(p, (p + q) / 2, x) + 0.5 * theory.kl(q, (p + q) / 2, x),
+        "gan_lessons.theory.c_of_g": lambda p, q, x: (theory.c_of_g(p, q, x) + math.log(4)) / 2,
+    }
+    for name, fn in shortcuts.items():
+        result = lesson04.check_jsd(fn)
+        assert not result.ok and name in result.message, (name, result.message)
+    x = theory.grid(-3, 3, 101)
+    assert theory.jsd(torch.exp(-x ** 2), torch.exp(-(x - 1) ** 2), x) > 0  # restored
+
+
+def test_check_nonsaturating_loss_refuses_a_library_shortcut():
+    from gan_lessons import losses
+
+    shortcuts = (
+        ("gan_lessons.losses.g_loss_nonsaturating", lambda l: losses.g_loss_nonsaturating(l)),
+        ("gan_lessons.losses.g_loss_nonsaturating", lambda l: losses.get_loss("nonsaturating").g(l)),
+        ("gan_lessons.losses.d_loss_standard", lambda l: losses.d_loss_standard(l, torch.full_like(l, -math.inf))),
+    )
+    for name, fn in shortcuts:
+        result = lesson04.check_nonsaturating_loss(fn)
+        assert not result.ok and name in result.message, (name, result.message)
+    assert lesson04.check_nonsaturating_loss(lambda l: F.softplus(-l).mean()).ok

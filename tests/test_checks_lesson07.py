@@ -112,3 +112,45 @@ def test_r1_eigenvalues_check():
                        (lambda g: (0, 0), "expected")):
         result = lesson07.check_r1_eigenvalues(fn)
         assert not result.ok and phrase in result.message, (fn, result.message)
+
+
+# -- library shortcuts: dynamics.py computes each exercise's numbers -----------------------------------------------
+def test_check_alternating_step_refuses_a_library_shortcut():
+    from gan_lessons import dynamics
+
+    shortcuts = {
+        "gan_lessons.dynamics.bilinear_trajectory":
+            lambda x, y, lr: tuple(dynamics.bilinear_trajectory("alternating", (x, y), lr, 1)[1]),
+        "gan_lessons.dynamics.bilinear_update_matrix":
+            lambda x, y, lr: tuple(dynamics.bilinear_update_matrix("alternating", lr) @ np.array([x, y])),
+    }
+    for name, fn in shortcuts.items():
+        result = lesson07.check_alternating_step(fn)
+        assert not result.ok and name in result.message, (name, result.message)
+    assert lesson07.check_alternating_step(step_right).ok
+
+
+def test_check_gda_eigenvalues_refuses_a_library_shortcut():
+    from gan_lessons import dynamics
+
+    result = lesson07.check_gda_eigenvalues(
+        lambda lr: np.linalg.eigvals(dynamics.bilinear_update_matrix("simultaneous", lr)))
+    assert not result.ok and "gan_lessons.dynamics.bilinear_update_matrix" in result.message, result.message
+    assert lesson07.check_gda_eigenvalues(gda_right).ok
+
+
+def test_check_r1_eigenvalues_refuses_a_library_shortcut():
+    from gan_lessons import dynamics
+
+    settings = lambda gamma: dynamics.DiracSettings(gamma=gamma)
+    shortcuts = {
+        "gan_lessons.dynamics.dirac_eigenvalues": lambda g: dynamics.dirac_eigenvalues("r1", settings(g)),
+        "gan_lessons.dynamics.dirac_jacobian": lambda g: np.linalg.eigvals(dynamics.dirac_jacobian("r1", settings(g))),
+        "gan_lessons.dynamics.dirac_field":
+            lambda g: np.linalg.eigvals(dynamics.numerical_jacobian(
+                lambda z: dynamics.dirac_field("r1", z[0], z[1], settings(g)), (0.0, 0.0))),
+    }
+    for name, fn in shortcuts.items():
+        result = lesson07.check_r1_eigenvalues(fn)
+        assert not result.ok and name in result.message, (name, result.message)
+    assert lesson07.check_r1_eigenvalues(r1_right).ok

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import importlib
 import inspect
 import json
@@ -533,3 +534,87 @@ LOOP_MUTATIONS = [  # one change each to the loop cells, each a way of not runni
 def test_an_altered_loop_is_caught(old, new):
     with pytest.raises(AssertionError, match="differ"):
         compare_loop_with_trainer(replace=(old, new))
+
+
+# -- lesson 08's WGAN loop: the library's trainer with WGAN's settings, bit for bit ----------------------------------
+# Lesson 08 writes out WGAN's Algorithm 1 (Arjovsky et al., 2017): its `wgan_step`, the run's setup (lesson 07's 2-D
+# GAN on the ring, the critic's weights drawn in [-c, c], RMSProp for both) and the run; those cells carry LOOP_TAG.
+# The comparison starts where the run starts: the trainer gets copies of the lesson's G and D as they are just
+# before the run, and the random state of that moment; both then draw their batches and noise in the same order.
+WGAN_LESSON = REPO / "notebooks" / "08_stability_fixes.ipynb"
+WGAN_STEPS = 8  # generator steps of each run here: 40 critic updates
+WGAN_SETTINGS = {"loss": "wgan", "optimizer": "rmsprop", "d_steps": 5, "clip": 0.01, "lr_d": 5e-5, "lr_g": 5e-5}
+
+
+def wgan_lesson_run(replace: tuple[str, str] | None = None) -> tuple[dict, tuple]:
+    """Lesson 08's WGAN run for WGAN_STEPS generator steps, on the CPU: the notebook's imports, its written-out cells
+    and its loop cells, run in order up to the last loop cell (the run). Returns the namespace and the run's start:
+    copies of G and D and the random state just before it. `replace` = (old, new) first changes the first `old` in
+    the loop cells to `new` (the mutation tests)."""
+    cells = code_cells(WGAN_LESSON)
+    loop = [i for i, cell in cells if LOOP_TAG in cell.get("metadata", {}).get("tags", [])]
+    assert len(loop) >= 2, f"{WGAN_LESSON.name} has no setup and run cells tagged {LOOP_TAG}"
+    namespace: dict = {"__name__": f"lesson_{WGAN_LESSON.stem}"}
+    for i, cell in cells:
+        if i > loop[-1]:
+            break
+        text = python_of(cell)
+        if i in loop and replace is not None and replace[0] in text:
+            text, replace = text.replace(*replace, 1), None
+        if i == loop[-1]:  # the run: from here on the trainer must do the same
+            namespace["n_steps"] = WGAN_STEPS
+            start = copy.deepcopy(namespace["G_wgan"]), copy.deepcopy(namespace["D_wgan"]), torch.get_rng_state()
+        run = text if i in loop or written_names(cell) else imports_of(text)
+        exec(compile(run, f"<{WGAN_LESSON.name} cell {i}>", "exec"), namespace)
+    assert replace is None, "the text to alter is in no loop cell; update the mutation"
+    return namespace, start
+
+
+def wgan_trainer_run(G: torch.nn.Module, D: torch.nn.Module, rng_state: torch.Tensor):
+    """GANTrainer with WGAN's settings (GANConfig's defaults otherwise: no regularizer, z_dim 2) on batches of 256
+    from the ring, from the given G, D and random state."""
+    gl = importlib.import_module("gan_lessons")
+    torch.set_rng_state(rng_state)
+    trainer = gl.training.GANTrainer(G, D, gl.data.make_target("ring8").sampler(256), **WGAN_SETTINGS)
+    trainer.run(WGAN_STEPS, progress=False)
+    return trainer
+
+
+def compare_wgan_loop_with_trainer(replace: tuple[str, str] | None = None) -> None:
+    """The lesson's run and the trainer's: the same weights, the same gradients left by the last step (the critic's
+    last update for D: G's step gives D's weights none), the same losses, the same random state afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        namespace, (G, D, rng_state) = wgan_lesson_run(replace)
+        lesson_rng = torch.get_rng_state()
+        trainer = wgan_trainer_run(G, D, rng_state)
+        trainer_rng = torch.get_rng_state()
+    for name, ours, theirs in (("G", namespace["G_wgan"], trainer.generator),
+                               ("D", namespace["D_wgan"], trainer.discriminator)):
+        same(ours.state_dict(), theirs.state_dict(), f"{name}'s weights after {WGAN_STEPS} steps")
+        same({n: p.grad for n, p in ours.named_parameters()}, {n: p.grad for n, p in theirs.named_parameters()},
+             f"{name}'s gradients left by the last step")
+    for key in ("loss_d", "loss_g"):
+        same(namespace["history"][key], trainer.history[key], f"the recorded {key}")
+    same(lesson_rng, trainer_rng, "the random states after training")
+
+
+def test_the_lessons_wgan_loop_is_the_trainers_run():
+    compare_wgan_loop_with_trainer()
+
+
+WGAN_MUTATIONS = [  # one change each to the loop cells, each a way of not running Algorithm 1 as the trainer does
+    ("opt_d.step()\n        with torch.no_grad():  # every weight, biases included, into [-c, c]\n"
+     "            for p in D.parameters():\n                p.clamp_(-c, c)",
+     "with torch.no_grad():  # the clip before the step\n"
+     "            for p in D.parameters():\n                p.clamp_(-c, c)\n        opt_d.step()"),
+    ("n_critic=5", "n_critic=4"),
+    ("p.clamp_(-c, c)", "p.clamp_(-c, c) if p.dim() > 1 else None  # biases left unclipped"),
+    ("D.requires_grad_(False)", "D.requires_grad_(True)"),  # D's weights collect gradients in G's step
+    ("lr=5e-5)  # alpha", "lr=5e-5, alpha=0.9)  # alpha"),  # RMSProp's averaging of squared gradients, not torch's 0.99
+]
+
+
+@pytest.mark.parametrize("old, new", WGAN_MUTATIONS, ids=[new.splitlines()[0] for _, new in WGAN_MUTATIONS])
+def test_an_altered_wgan_loop_is_caught(old, new):
+    with pytest.raises(AssertionError, match="differ"):
+        compare_wgan_loop_with_trainer(replace=(old, new))

@@ -6,6 +6,7 @@ the solution cells use `assert result.ok, result.message` to hold the solutions 
 """
 from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08, lesson09, lesson10, lesson11
 from .verdict import CheckResult, Question, call, call_own, compare_tensor, failed, forbidding, passed
+from .lesson00 import check_reverse_kl
 from .lesson01 import check_sample_exponential, check_uniform_generator
 from .lesson02 import check_conv_transpose_size, check_generator
 from .lesson03 import check_d_loss, check_optimal_discriminator

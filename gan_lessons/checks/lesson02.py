@@ -1,20 +1,28 @@
-"""Checks for lesson 02: a generator module and the output size of a transposed convolution."""
+"""Checks for lesson 02: a generator module, the output size of a transposed convolution, and the lesson's questions."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .verdict import CheckResult, call, failed, passed
+from ..models import MLPGenerator, mlp_gan_2d
+from .verdict import CheckResult, Question, call_own, failed, passed
+
+GENERATOR_LIBRARY = (mlp_gan_2d,)  # and the class MLPGenerator, refused by type (any module inside G)
+# what the check compares with: a layer built and run instead of the formula
+CONV_TRANSPOSE_LIBRARY = (nn.ConvTranspose2d.forward,)
 
 
 def check_generator(make_generator) -> CheckResult:
     """`make_generator(z_dim)` must return an nn.Module mapping (N, z_dim) noise to (N, 2) points."""
     for z_dim in (1, 2, 5):
-        G, error = call(make_generator, z_dim)
+        G, error = call_own(make_generator, GENERATOR_LIBRARY, z_dim)
         if error:
             return error
         if not isinstance(G, nn.Module):
             return failed(f"make_generator({z_dim}) returned {type(G).__name__}, expected an nn.Module")
+        if any(isinstance(module, MLPGenerator) for module in G.modules()):
+            return failed("your generator is (or holds) the library's gan_lessons.models.MLPGenerator: build it "
+                          "yourself from nn.Linear layers and a nonlinearity (calling the library teaches nothing)")
         verdict = _check_one(G, z_dim)
         if verdict:
             return verdict
@@ -68,7 +76,7 @@ def check_conv_transpose_size(fn) -> CheckResult:
     """`fn(size, kernel, stride, padding)` must give ConvTranspose2d's output size."""
     cases = [(1, 7, 1, 0), (7, 4, 2, 1), (14, 4, 2, 1), (5, 3, 1, 1), (4, 5, 3, 2), (8, 3, 2, 0)]
     for size, kernel, stride, padding in cases:
-        got, error = call(fn, size, kernel, stride, padding)
+        got, error = call_own(fn, CONV_TRANSPOSE_LIBRARY, size, kernel, stride, padding)
         if error:
             return error
         layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding)
@@ -87,3 +95,30 @@ def _hint(got, size, kernel, stride, padding) -> str:
     if got == (size + 2 * padding - kernel) // stride + 1:
         return "That is the formula of an ordinary convolution; a transposed convolution runs it backwards."
     return "Think of it as the inverse of a strided convolution: out = (in - 1) * stride - 2 * padding + kernel."
+
+
+QUESTIONS: dict[str, Question] = {
+    "curve": Question(
+        text="An untrained MLP generator from R^k to the plane (k -> 128 -> 128 -> 2, ReLU between the layers) "
+             "receives 3,000 noise vectors. With noise dimension k = 1, where do its 3,000 samples lie?",
+        choices={"a": "in a cloud that fills part of the plane",
+                 "b": "on one curve",
+                 "c": "on one straight line",
+                 "d": "all on one point: an untrained G ignores its input"},
+        answer="b",
+        why="one number in means one direction to move in: as z runs along the real line, G(z) traces a path, "
+            "and a smooth G cannot turn a line into an area. The ReLUs bend the path, so it is a curve, not a "
+            "straight line. With k = 2 the samples fill an area",
+        hints={"a": "the output is G(z) for a single number z: as z slides along the real line, how many "
+                    "directions can G(z) move in?",
+               "c": "a straight line would need G to be linear in z; what do the ReLUs between the layers do?",
+               "d": "random weights are not zero: a different z gives a different G(z)"}),
+    "stamps": Question(
+        text="A transposed convolution with a 3x3 kernel of ones and stride 2 takes the 2x2 input [[1, 2], [3, 4]]. "
+             "What number will the centre pixel of its output hold?",
+        answer=10.0,
+        why="each input pixel stamps a 3x3 block of its own value, the stamps 2 pixels apart: they overlap on the "
+            "middle row and column, and all four overlap on the centre pixel, so it holds 1 + 2 + 3 + 4 = 10",
+        hints={"number": "count the stamps that cover the centre: each input pixel stamps a 3x3 block, and the "
+                         "blocks of neighbouring pixels start 2 pixels apart"}),
+}

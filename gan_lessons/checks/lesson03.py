@@ -1,11 +1,17 @@
-r"""Checks for lesson 03: a numerically stable discriminator loss, and the optimal discriminator D*."""
+r"""Checks for lesson 03: a numerically stable discriminator loss, the optimal discriminator D*, and the lesson's
+questions."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from ..losses import d_loss_standard
-from .verdict import CheckResult, call, compare_tensor, failed, passed
+from ..losses import d_loss_smoothed, d_loss_standard
+from ..theory import lsgan_optimal_discriminator, optimal_discriminator
+from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
+
+D_LOSS_LIBRARY = (d_loss_standard, d_loss_smoothed)  # d_loss_smoothed with smoothing 0 is d_loss_standard
+# D* itself, and LSGAN's D* (b p_data + a p_g) / (p_data + p_g), which is D* for a = 0, b = 1
+OPTIMAL_D_LIBRARY = (optimal_discriminator, lsgan_optimal_discriminator)
 
 _STABLE_HINT = ("use the logit form: -log sigma(l) = softplus(-l) and -log(1 - sigma(l)) = softplus(l) "
                 "(F.softplus, or F.binary_cross_entropy_with_logits)")
@@ -15,7 +21,7 @@ def check_d_loss(fn) -> CheckResult:
     r"""`fn(d_real, d_fake)` (logits) must be $L_D = E[\mathrm{softplus}(-d_{real})] + E[\mathrm{softplus}(d_{fake})]$, stable and differentiable."""
     gen = torch.Generator().manual_seed(3)
     d_real, d_fake = 2 * torch.randn(6, generator=gen), 2 * torch.randn(5, generator=gen)  # unequal sizes on purpose
-    loss, error = call(fn, d_real, d_fake)
+    loss, error = call_own(fn, D_LOSS_LIBRARY, d_real, d_fake)
     if error:
         return error
     if isinstance(loss, torch.Tensor) and loss.dim() == 1:
@@ -55,7 +61,7 @@ def _check_large_logits(fn) -> CheckResult | None:
     # D is sure and wrong on some samples (-200 on a real one, +200 on a fake one) and sure and right on others
     d_real = torch.tensor([-200.0, 40.0, 0.5], requires_grad=True)
     d_fake = torch.tensor([200.0, -40.0, -0.5], requires_grad=True)
-    loss, error = call(fn, d_real, d_fake)
+    loss, error = call_own(fn, D_LOSS_LIBRARY, d_real, d_fake)
     if error:
         return error
     expected = d_loss_standard(d_real.detach(), d_fake.detach())
@@ -85,7 +91,7 @@ def check_optimal_discriminator(fn) -> CheckResult:
     p_data = torch.tensor([0.4, 0.1, 0.0, 0.0, 0.2, 0.3, 1e-30], dtype=torch.float64)
     p_g = torch.tensor([0.1, 0.3, 0.5, 0.0, 0.2, 0.0, 3e-30], dtype=torch.float64)
     expected = torch.tensor([0.8, 0.25, 0.0, 0.5, 0.5, 1.0, 0.25], dtype=torch.float64)
-    d, error = call(fn, p_data.clone(), p_g.clone())
+    d, error = call_own(fn, OPTIMAL_D_LIBRARY, p_data.clone(), p_g.clone())
     if error:
         return error
     if isinstance(d, torch.Tensor) and d.shape == expected.shape:
@@ -109,3 +115,32 @@ def check_optimal_discriminator(fn) -> CheckResult:
                           "an epsilon added to the denominator changes D* where the densities are small")
     return compare_tensor("D*", d, expected, atol=1e-6) or passed(
         "D* = p_data / (p_data + p_g), 1 where only data lands, 0 where only generated samples land, 1/2 where nothing does")
+
+
+QUESTIONS: dict[str, Question] = {
+    "corner": Question(
+        text="D is trained alone, for a few hundred steps, to tell the ring of eight Gaussians (radius 1) from the "
+             "blob of the frozen generator (standard deviation 0.25 at the centre). What will sigma(D(x)) be at "
+             "the empty corner x = (1.5, 1.5), where neither kind of sample ever lands?",
+        choices={"a": "close to 0: nothing real was ever seen there",
+                 "b": "close to 1/2: with no sample there, D has no idea",
+                 "c": "close to 1: D calls it real"},
+        answer="c",
+        why="D learns to tell two sets of samples apart, not what real data looks like: it draws a boundary "
+            "around the blob and everything outside it, the empty corners included, lands on the 'real' side. "
+            "The loss says nothing about points where no sample lands, and the network simply extends its "
+            "boundary there",
+        hints={"a": "the loss only ever sees samples of the ring and of the blob; nothing in it pushes D down at "
+                    "a point no sample reaches. On which side of the boundary D draws between the two sets does "
+                    "the corner lie?",
+               "b": "1/2 would need D to know that it has no information there; a network instead extends the "
+                    "boundary it drew between the two sets. On which side of it does the corner lie?"}),
+    "crossing": Question(
+        text="D is trained on p_data = N(0, 1) against p_g = N(2, 0.6^2). At x = 1.10 the two densities are "
+             "equal. What probability sigma(D(x)) will the trained D give at x = 1.10 (a number)?",
+        answer=0.5,
+        tolerance=0.05,
+        why="D* = p_data / (p_data + p_g) = 1/2 wherever the densities are equal: of the samples that land near "
+            "x = 1.10, half are real and half generated, so the best D can say is 'no idea'",
+        hints={"number": "of the samples that land near x = 1.10, what fraction is real? D* is that fraction"}),
+}

@@ -1,4 +1,8 @@
-r"""Checks for lesson 04: the value function by quadrature, the Jensen-Shannon divergence, the non-saturating loss."""
+r"""Checks for lesson 04: the value function by quadrature, the Jensen-Shannon divergence, the non-saturating loss,
+and the lesson's two questions.
+
+Each check runs the student's function with the library's own version of the exercise made to raise (`call_own`),
+so that calling `theory.jsd` or `losses.g_loss_nonsaturating` instead of writing the formula is refused by name."""
 from __future__ import annotations
 
 import math
@@ -8,8 +12,13 @@ import torch.nn.functional as F
 
 from .. import theory
 from ..data.toy import gaussian_1d
-from ..losses import g_loss_nonsaturating
-from .verdict import CheckResult, call, compare_tensor, failed, passed
+from ..losses import d_loss_standard, g_loss_nonsaturating
+from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
+
+# The library's versions of each exercise (d_loss_standard(l, -inf) would be the non-saturating loss too).
+VALUE_FUNCTION_LIBRARY = (theory.value_function,)
+JSD_LIBRARY = (theory.jsd, theory.kl, theory.c_of_g)
+NONSATURATING_LIBRARY = (g_loss_nonsaturating, d_loss_standard)
 
 _XLOGY_HINT = ("0 * log 0 must count as 0 (no mass there, no contribution), but 0 * (-inf) is NaN in floating "
                "point: use torch.xlogy(p, q) = p * log q with 0 where p = 0")
@@ -49,7 +58,7 @@ def check_value_function(fn) -> CheckResult:
     x, cases = _value_cases()
     h, n = (x[1] - x[0]).item(), len(x)
     for name, d, pd, pg in cases:
-        got, error = call(fn, d.clone(), pd.clone(), pg.clone(), x.clone())
+        got, error = call_own(fn, VALUE_FUNCTION_LIBRARY, d.clone(), pd.clone(), pg.clone(), x.clone())
         if error:
             return error
         value = _scalar(got)
@@ -90,7 +99,7 @@ def check_jsd(fn) -> CheckResult:
     cases = [("p = q", normal, normal), ("N(0, 1) and N(1, 0.5^2)", normal, shifted),
              ("the same pair in the other order", shifted, normal), ("two densities with disjoint supports", left, right)]
     for name, p, q in cases:
-        got, error = call(fn, p.clone(), q.clone(), x.clone())
+        got, error = call_own(fn, JSD_LIBRARY, p.clone(), q.clone(), x.clone())
         if error:
             return error
         value = _scalar(got)
@@ -121,7 +130,7 @@ def _diagnose_jsd(value, p, q, x) -> str:
 def check_nonsaturating_loss(fn) -> CheckResult:
     r"""`fn(d_fake)` (logits of generated samples) must be $-E[\log \sigma(\ell)] = E[\mathrm{softplus}(-\ell)]$, stable."""
     d_fake = 3 * torch.randn(7, generator=torch.Generator().manual_seed(4))
-    loss, error = call(fn, d_fake.clone())
+    loss, error = call_own(fn, NONSATURATING_LIBRARY, d_fake.clone())
     if error:
         return error
     if isinstance(loss, torch.Tensor) and loss.dim() == 0:
@@ -133,7 +142,7 @@ def check_nonsaturating_loss(fn) -> CheckResult:
         return verdict
     # D(G(z)) -> 0: D rejects the generated samples with logits down to -200
     far = torch.tensor([-200.0, -30.0, 2.0], requires_grad=True)
-    loss, error = call(fn, far)
+    loss, error = call_own(fn, NONSATURATING_LIBRARY, far)
     if error:
         return error
     if not torch.isfinite(loss):
@@ -166,3 +175,42 @@ def _diagnose_nonsaturating(loss, d_fake) -> CheckResult | None:
         if torch.allclose(loss.double(), value.double(), atol=1e-5, rtol=1e-4):
             return failed(message)
     return None
+
+
+QUESTIONS: dict[str, Question] = {
+    "saturation": Question(
+        text="D rejects a generated sample outright: D(G(z)) = 1e-7 (logit -16). Through that sample, which "
+             "generator loss still sends G a gradient of useful size?",
+        choices={"a": "the saturating loss log(1 - D(G(z))), the game's own objective",
+                 "b": "the non-saturating loss -log D(G(z))",
+                 "c": "both alike: they push D(G(z)) up in the same direction",
+                 "d": "neither: against a D this sure, no loss can move G"},
+        answer="b",
+        why="with D = sigma(l), d/dl log(1 - D) = -D = -1e-7, while d/dl [-log D] = -(1 - D), about -1: the "
+            "sigmoid's slope D(1 - D) swallows the first loss's gradient, and -log D's slope -1/D cancels it",
+        hints={"a": "it is the game's objective, but G only reaches D through the logit: differentiate "
+                    "log(1 - sigma(l)) with respect to l and put in D = 1e-7",
+               "c": "they do point the same way; compare their sizes: differentiate each with respect to the "
+                    "logit l and put in D = 1e-7",
+               "d": "some loss's slope does not vanish as D -> 0: differentiate each with respect to the logit"}),
+    "mode_seeking": Question(
+        text="The data has two modes and G can only draw one Gaussian N(mu, s^2). Start at N(0.2, 1.5^2), spread "
+             "over both modes, and let G descend each loss against the optimal D, recomputed after every step: the "
+             "non-saturating -log D(G(z)) (its gradient is that of KL(p_g || p_data) - 2 JSD) and the minimax "
+             "log(1 - D(G(z))) (that of 2 JSD). Where does each end?",
+        choices={"a": "both spread over the two modes",
+                 "b": "non-saturating on one mode, minimax spread over both",
+                 "c": "minimax on one mode, non-saturating spread over both",
+                 "d": "both on one mode"},
+        answer="b",
+        why="KL(p_g || p_data) - 2 JSD = 2 KL(m || p_data) with m = (p_g + p_data)/2: mass that p_g puts where "
+            "p_data has almost none (the gap between the modes) costs without bound, while a mode that p_g leaves "
+            "out even lowers the integrand there; JSD charges at most log 2 per unit of mass, missing or misplaced, "
+            "and here it prefers the wide Gaussian",
+        hints={"a": "then the non-saturating objective would charge p_g's mass in the gap between the modes "
+                    "lightly: look at the reverse KL's integrand p_g log(p_g / p_data) where p_data is almost 0",
+               "c": "JSD is symmetric and bounded by log 2: which of the two divergences punishes mass where "
+                    "the data has none without bound?",
+               "d": "JSD is symmetric and bounded: it charges a mode left out about as much as mass in the gap; "
+                    "only one of the two objectives is lopsided enough to drop a mode"}),
+}

@@ -1,7 +1,8 @@
-"""Checks for lesson 05: one discriminator step and one generator step, written by hand.
+"""Checks for lesson 05: one discriminator step and one generator step, written by hand, and the lesson's question.
 
 Each check runs the student's step on small seeded models with plain SGD, next to reference steps (the right
-one and the usual mistakes), and names the mistake whose result the student's step reproduces.
+one and the usual mistakes), and names the mistake whose result the student's step reproduces. The library's own
+steps and losses are made to raise meanwhile (`call_own`): the student writes the step.
 """
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .verdict import CheckResult, call, failed, passed
+from ..losses import d_loss_standard, g_loss_nonsaturating
+from ..training import GANTrainer
+from .verdict import CheckResult, Question, call_own, failed, passed
+
+# The library's versions of each exercise: the trainer's steps and the losses they minimize.
+D_STEP_LIBRARY = (GANTrainer.d_step, GANTrainer.step, d_loss_standard)
+G_STEP_LIBRARY = (GANTrainer.g_step, GANTrainer.step, g_loss_nonsaturating)
 
 
 def _models(seed: int = 0) -> tuple[nn.Module, nn.Module]:
@@ -51,7 +58,7 @@ def check_d_step(d_step) -> CheckResult:
     G_before = copy.deepcopy(G)
     _stale_grads(D)
     opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
-    _, error = call(d_step, G, D, opt_d, x_real, z)
+    _, error = call_own(d_step, D_STEP_LIBRARY, G, D, opt_d, x_real, z)
     if error is not None:
         return error
     if any(p.grad is not None for p in G.parameters()):
@@ -91,7 +98,7 @@ def check_g_step(g_step) -> CheckResult:
     G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
     _stale_grads(G)
     opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
-    _, error = call(g_step, G, D, opt_g, z)
+    _, error = call_own(g_step, G_STEP_LIBRARY, G, D, opt_g, z)
     if error is not None:
         return error
     if not _same(D, D0):
@@ -106,3 +113,22 @@ def check_g_step(g_step) -> CheckResult:
     if _same(G, G0):
         return failed("G's weights did not change: call loss.backward() and then opt_g.step()")
     return failed("G changed, but not as one step on softplus(-D(G(z))).mean() would change it")
+
+
+QUESTIONS: dict[str, Question] = {
+    "detach": Question(
+        text="Suppose D's step in train_step did not detach G's samples, so that loss_d.backward() also fills G's "
+             ".grad, and G's step still starts with opt_g.zero_grad(). Train 20 steps from the same seed with this "
+             "loop and with the right one. How do the two generators' weights compare?",
+        choices={"a": "identical, bit for bit",
+                 "b": "different: the gradient of D's loss pushes G in D's favour",
+                 "c": "different only in the last digits, by rounding"},
+        answer="a",
+        why="opt_g.zero_grad() at the start of G's step erases what D's loss left in G's .grad before G's own "
+            "backward, and D's gradient and the random numbers are the same: the only cost is a backward pass "
+            "through G that nobody uses. Leave out that zero_grad too, and G's step does add D's push",
+        hints={"b": "that happens only if D's gradient is still in G's .grad when opt_g.step() runs: follow G's "
+                    ".grad from loss_d.backward() to opt_g.step()",
+               "c": "rounding differs only when the operations or their order differ: which of G's and D's "
+                    "numbers does the missing detach change by the time opt_g.step() runs?"}),
+}

@@ -1,7 +1,9 @@
-r"""Checks for lesson 07: one alternating update of the bilinear game, and two sets of eigenvalues.
+r"""Checks for lesson 07: one alternating update of the bilinear game, two sets of eigenvalues, and the lesson's
+two questions.
 
 Each check compares the student's numbers with the closed forms of `dynamics.py` on several inputs, and when
-they differ, with the usual mistakes, so that the message names the one the student made.
+they differ, with the usual mistakes, so that the message names the one the student made. The functions of
+`dynamics.py` that compute the same numbers are made to raise meanwhile (`call_own`): the student works them out.
 """
 from __future__ import annotations
 
@@ -13,9 +15,13 @@ import numpy as np
 import torch
 
 from .. import dynamics
-from .verdict import CheckResult, call, failed, passed
+from .verdict import CheckResult, Question, call_own, failed, passed
 
 _CASES = ((1.0, 1.0, 0.1), (0.3, -2.0, 0.5), (-1.5, 0.7, 1.2))  # (x, y, lr)
+# The library's versions of each exercise.
+STEP_LIBRARY = (dynamics.bilinear_trajectory, dynamics.bilinear_update_matrix)
+GDA_LIBRARY = (dynamics.bilinear_update_matrix,)
+R1_LIBRARY = (dynamics.dirac_eigenvalues, dynamics.dirac_jacobian, dynamics.dirac_field)
 
 
 def _pair(value) -> tuple[complex, ...] | None:
@@ -58,7 +64,7 @@ def _alternating(x: float, y: float, lr: float) -> tuple[float, float]:
 def check_alternating_step(step: Callable) -> CheckResult:
     """`step(x, y, lr)` -> (x_new, y_new): x descends on xy first, then y ascends at the new x."""
     for x, y, lr in _CASES:
-        got, error = call(step, x, y, lr)
+        got, error = call_own(step, STEP_LIBRARY, x, y, lr)
         if error:
             return error
         pair = _pair(got)
@@ -91,7 +97,7 @@ def _gda_mistakes(lr: float) -> dict[str, tuple[tuple, str]]:
 def check_gda_eigenvalues(eigenvalues: Callable) -> CheckResult:
     """`eigenvalues(lr)` -> the two eigenvalues of the simultaneous step z <- (I + lr A) z, i.e. 1 +- i lr."""
     for lr in (0.1, 0.5, 1.5):
-        got, error = call(eigenvalues, lr)
+        got, error = call_own(eigenvalues, GDA_LIBRARY, lr)
         if error:
             return error
         pair = _pair(got)
@@ -132,7 +138,7 @@ def check_r1_eigenvalues(eigenvalues: Callable) -> CheckResult:
     They are $-\gamma/2 \pm \sqrt{\gamma^2/4 - f'(0)^2}$ with $f'(0) = \tfrac12$.
     """
     for gamma in (0.3, 2.0, 0.0):
-        got, error = call(eigenvalues, gamma)
+        got, error = call_own(eigenvalues, R1_LIBRARY, gamma)
         if error:
             if "math domain error" in error.message:
                 return failed("math.sqrt of a negative number: for gamma < 1 the root is imaginary; use cmath.sqrt")
@@ -148,3 +154,35 @@ def check_r1_eigenvalues(eigenvalues: Callable) -> CheckResult:
                 return failed(message)
         return failed(f"for gamma={gamma} expected {expected[0]:.4f} and {expected[1]:.4f}, got {pair}")
     return passed("-gamma/2 +- sqrt(gamma^2/4 - 1/4): a negative real part for every gamma > 0, so R1 spirals in")
+
+
+QUESTIONS: dict[str, Question] = {
+    "collapse": Question(
+        text="The plain GAN (no regularizer) and the same GAN with R1 train on the ring of 8 from the same seed. "
+             "Over the first 1,500 steps (the fast run: all 500), where will each run's samples be?",
+        choices={"a": "both spread over all 8 modes",
+                 "b": "the plain GAN's on one mode at a time, hopping from mode to mode; R1's over most modes",
+                 "c": "the plain GAN's over most modes; R1's on one mode",
+                 "d": "both on one mode, the same one throughout"},
+        answer="b",
+        why="against the current D, the plain G's best move is to put its samples where D scores highest; D then "
+            "learns that place is fake and G follows D's new favourite. R1 damps the players' circling (section 4 "
+            "shows how on the Dirac-GAN), and its G spreads over the ring",
+        hints={"a": "what does the plain G's loss reward, against the D of the moment: spreading out, or "
+                    "going where that D scores highest?",
+               "c": "R1 only adds a penalty on D's gradient at real samples: would that make G chase D?",
+               "d": "D learns where G's samples are: can G stay on one mode for 1,500 steps?"}),
+    "losses": Question(
+        text="Over steps 100 to 1,500 (fast run: 100 to 500), compare the average D loss of the plain GAN, which "
+             "hops from mode to mode, with that of the R1 run, which covers 7 or 8 modes. What will you see?",
+        choices={"a": "the plain GAN's D loss is much lower: D easily beats a G that draws one mode",
+                 "b": "about the same, both near 2 log 2 = 1.386, the loss of a D that cannot tell real from fake",
+                 "c": "the plain GAN's D loss is much higher"},
+        answer="b",
+        why="each loss measures one player against the other as it is now: a collapsed G that keeps moving keeps "
+            "D near chance on the samples it sees, so D's loss sits near 2 log 2 just as for a good G. A loss is "
+            "not a measure of G against the data",
+        hints={"a": "D is trained on the samples G draws now: does a D that learned where G was last "
+                    "step score the samples G draws now as fake?",
+               "c": "a higher D loss means D is beaten more: would a collapsed G beat D more than a good one?"}),
+}

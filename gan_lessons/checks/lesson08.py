@@ -1,7 +1,8 @@
-"""Checks for lesson 08: the hinge loss of D, the EMA update of G's weights, WGAN's weight clipping.
+"""Checks for lesson 08: the hinge loss of D, the EMA update of G's weights, WGAN's weight clipping; and its question.
 
 Each check runs the student's function on seeded cases next to the right answer and the usual mistakes, and
-names the mistake that the student's answer reproduces.
+names the mistake that the student's answer reproduces. The library's own versions of the three (losses.d_loss_hinge,
+fixes.EMA.update, fixes.clip_weights) are made to raise meanwhile: the student writes the code.
 """
 from __future__ import annotations
 
@@ -11,7 +12,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .verdict import CheckResult, call, compare_tensor, failed, passed
+from ..fixes import EMA, clip_weights
+from ..losses import d_loss_hinge
+from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
+
+QUESTIONS: dict[str, Question] = {
+    "clipped_weights": Question(
+        text="The critic's weights start spread evenly over [-c, c], c = 0.01. After 100 generator steps of WGAN's "
+             "Algorithm 1 (500 critic updates, each followed by clipping), where will most of them be?",
+        answer="b",
+        choices={"a": "still spread evenly over [-c, c]: clipping only cuts what lies outside",
+                 "b": "piled up at -c and +c",
+                 "c": "gathered near 0: a small critic is a smooth one"},
+        hints={"a": "clipping leaves the values inside [-c, c] alone, but the critic's updates do not: in which "
+                    "direction do they push a weight, and what stops that push?",
+               "c": "nothing in the critic's loss rewards small weights (no weight decay, no penalty): what does "
+                    "the critic gain from larger ones?"},
+        why="The critic maximizes E[f(x)] - E[f(G(z))], which is linear in its last layer's weights w: "
+            "w . (E[h(x)] - E[h(G(z))]). A linear function is largest at a corner of the box [-c, c]^n, so each such "
+            "weight goes to +c or -c, by the sign of the gap between real and generated features, and the layers "
+            "below pile up at the walls too (Gulrajani et al., 2017, Fig. 1b). The critic is left little room to "
+            "shape itself: one reason the gradient penalty replaced clipping."),
+}
 
 
 def _hinge_mistakes(r: torch.Tensor, f: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -30,7 +52,7 @@ def check_hinge_d_loss(d_loss) -> CheckResult:
     torch.manual_seed(8)
     r, f = torch.randn(64) * 2, torch.randn(64) * 2
     expected = F.relu(1 - r).mean() + F.relu(1 + f).mean()
-    got, error = call(d_loss, r.clone(), f.clone())
+    got, error = call_own(d_loss, (d_loss_hinge,), r.clone(), f.clone())
     if error is not None:
         return error
     if isinstance(got, torch.Tensor) and got.shape == expected.shape:
@@ -48,7 +70,7 @@ def check_ema_update(ema_update) -> CheckResult:
     torch.manual_seed(9)
     w_ema, w, beta = torch.randn(4, 3), torch.randn(4, 3), 0.9
     expected = beta * w_ema + (1 - beta) * w
-    got, error = call(ema_update, w_ema.clone(), w.clone(), beta)
+    got, error = call_own(ema_update, (EMA.update,), w_ema.clone(), w.clone(), beta)
     if error is not None:
         return error
     mistakes = {
@@ -77,7 +99,7 @@ def check_weight_clipping(clip) -> CheckResult:
     """`clip(model, c)` must clamp every parameter of `model` (weights and biases) into [-c, c], in place."""
     model, c = _critic(), 0.05
     before = copy.deepcopy(model)
-    _, error = call(clip, model, c)
+    _, error = call_own(clip, (clip_weights,), model, c)
     if error is not None:
         return error
     params = list(model.parameters())

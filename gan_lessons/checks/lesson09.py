@@ -1,10 +1,36 @@
-r"""Checks for lesson 09: conditioning by concatenation, and the projection discriminator's logit."""
+r"""Checks for lesson 09: conditioning by concatenation, and the projection discriminator's logit; and its question.
+
+The library's models compute both inside their forward passes (ConditionalMLPDiscriminator concatenates the one-hot
+label to the pixels, ProjectionDiscriminator adds e_y . h to psi(h)); those are made to raise while the student's
+function runs: the student writes the code.
+"""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from .verdict import CheckResult, call, compare_tensor, failed, passed
+from ..models import ConditionalMLPDiscriminator, ProjectionDiscriminator
+from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
+
+QUESTIONS: dict[str, Question] = {
+    "label_frequencies": Question(
+        text="The trainer draws G's labels uniformly (10% each); the data's digits hold about 9% to 11%. If G were "
+             "perfect for every label, p_g(x | y) = p_data(x | y), what would the best D answer on a pair (x, y) "
+             "whose label is the rarest digit of the data?",
+        answer="b",
+        choices={"a": "1/2: real and generated pairs look alike, as at the optimum of lesson 04",
+                 "b": "less than 1/2",
+                 "c": "more than 1/2"},
+        hints={"a": "the images look alike, but is the rarest digit as frequent among generated pairs as among real "
+                    "ones? Write D* = p_data(x, y) / (p_data(x, y) + p_g(x, y)) with p(x, y) = p(y) p(x | y)",
+               "c": "which pairs carry the rarest digit more often, the real ones or the generated ones? D* is the "
+                    "share of real pairs among the pairs that look like this one"},
+        why="With p_g(x | y) = p_data(x | y), D*(x, y) = p(y) / (p(y) + q(y)), q(y) = 1/10 the share of label y "
+            "among generated pairs: a pair that carries a digit rarer than 10% in the data is more likely generated, "
+            "so D* < 1/2 on it (about 0.47 for a 9% digit), and D* > 1/2 on a digit more frequent than 10%. The label "
+            "alone gives D this edge; G, which does not choose its labels, cannot take it away. Drawn with the data's "
+            "frequencies (q = p), the labels tell D nothing, and D* = 1/2 for every digit."),
+}
 
 
 def _concat_reference(z: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -16,7 +42,7 @@ def check_concat_condition(fn) -> CheckResult:
     gen = torch.Generator().manual_seed(0)
     for n, z_dim, n_classes in ((6, 4, 10), (3, 2, 5)):
         z, y = torch.randn(n, z_dim, generator=gen), torch.randint(n_classes, (n,), generator=gen)
-        got, error = call(fn, z.clone(), y.clone(), n_classes)
+        got, error = call_own(fn, (ConditionalMLPDiscriminator.forward,), z.clone(), y.clone(), n_classes)
         if error:
             return error
         expected = _concat_reference(z, y, n_classes)
@@ -47,7 +73,8 @@ def check_projection_logit(fn) -> CheckResult:
     n, f, c = 7, 5, 10
     h, psi_w, psi_b = torch.randn(n, f, generator=gen), torch.randn(f, generator=gen), torch.randn((), generator=gen)
     table, y = torch.randn(c, f, generator=gen), torch.randint(c, (n,), generator=gen)
-    got, error = call(fn, h.clone(), psi_w.clone(), psi_b.clone(), table.clone(), y.clone())
+    got, error = call_own(fn, (ProjectionDiscriminator.forward,), h.clone(), psi_w.clone(), psi_b.clone(),
+                          table.clone(), y.clone())
     if error:
         return error
     expected = _projection_reference(h, psi_w, psi_b, table, y)
