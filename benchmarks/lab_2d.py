@@ -1,15 +1,18 @@
-"""The live lab's 2-D GAN: steps per second with and without redrawing, frames per second, slider latency.
+"""The live lab's 2-D GAN: steps per second with and without redrawing, frames per second, slider latency,
+seconds to a covered ring.
 
-What is measured: the lab's default configuration (TrainConfig(): MLP 2-128-128-2, batch 256, ring of 8,
-non-saturating loss, R1 with gamma = 0.1, Adam 1e-3) trained by the lab's own training thread; the same
-without the regularizer; and, as the baseline of each, a straightforward PyTorch loop of the same model
-written here from scratch, on as many torch threads as the lab's training thread (one), in the same run.
-Each number is steps (one D update and one G update) per second of wall-clock time over `seconds`, after
-a warm-up. `lab_2d.matmul_bound_steps_per_s_*` is a ceiling, not a training: the float32 matrix products of one
-lab step (their shapes recorded during a real step) replayed back to back with nothing else, so a step that
-computes those products cannot run faster on this machine and thread count. The latency is the time from setting
-the lr-of-D slider's value (what a drag does) while the lab trains and redraws, until the trainer's optimizer
-holds that learning rate: the worst of several tries.
+What is measured: the lessons' 2-D GAN (TrainConfig(): MLP 2-128-128-2, batch 256, ring of 8, non-saturating
+loss, R1 with gamma = 0.1, Adam 1e-3) trained by the lab's own training thread; the same without the regularizer
+(which the lab trains with its hand-written backward pass, fast_mlp.py); and, as the baseline of each, a
+straightforward PyTorch loop of the same model written here from scratch, on as many torch threads as the lab's
+training thread (one), in the same run. Each number is steps (one D update and one G update) per second of
+wall-clock time over `seconds`, after a warm-up. `lab_2d.matmul_bound_steps_per_s_*` is a ceiling, not a
+training: the float32 matrix products of one lab step (their shapes recorded during a real step) replayed back to
+back with nothing else, so a step that computes those products cannot run faster on this machine and thread
+count. The redraw figures, the latency and `lab_2d.seconds_to_ring` use the lab as shipped: its defaults
+(lab.LAB_DEFAULTS), fps = 6. The latency is the time from setting the lr-of-D slider's value (what a drag does)
+while the lab trains and redraws, until the trainer's optimizer holds that learning rate: the worst of several
+tries.
 """
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_lessons.config import TrainConfig
-from gan_lessons.lab import GANLab
+from gan_lessons.config import TrainConfig, replace
+from gan_lessons.lab import LAB_DEFAULTS, GANLab
 
 from .records import record
 
@@ -170,12 +173,13 @@ def run(quick: bool = False) -> list[dict]:
     lab.pause()
     rate_plain, _, lab_plain = lab_steps_per_s(plain, seconds, warmup, fps=0)
     lab_plain.pause()
-    rate_redraw, fps, lab = lab_steps_per_s(cfg, seconds, warmup)  # the lab as shipped: fps=6
+    shipped = replace(LAB_DEFAULTS, device="cpu")
+    rate_redraw, fps, lab = lab_steps_per_s(shipped, seconds, warmup)  # the lab as shipped: its defaults, fps=6
     latencies = slider_latency_ms(lab, tries)
     lab.pause()
     alive = lab.running or lab_plain.running
-    ring_seconds, ring_step = seconds_to_ring(TrainConfig(device="cpu"), 2.0 if quick else 120.0)
-    setup = "default TrainConfig (R1 gamma 0.1), 1 torch thread"
+    ring_seconds, ring_step = seconds_to_ring(shipped, 2.0 if quick else 120.0)
+    setup = "TrainConfig() (R1 gamma 0.1), 1 torch thread"
     return [
         record("lab_2d.steps_per_s", rate, "steps/s", 1000, "higher", naive,
                f"lab thread, no redraw, {setup}; baseline: a plain PyTorch loop of the same model"),
@@ -187,11 +191,11 @@ def run(quick: bool = False) -> list[dict]:
         record("lab_2d.matmul_bound_steps_per_s_all_cores", bound_all, "steps/s", None, "higher", None,
                f"the same ceiling with {cores} torch threads (every core of this machine)"),
         record("lab_2d.steps_per_s_redraw", rate_redraw, "steps/s", 500, "higher", None,
-               f"lab thread training and redrawing 4 panes (fps={lab.fps:g}), {setup}"),
+               f"lab thread training and redrawing 4 panes (fps={lab.fps:g}), the lab's defaults (lab.LAB_DEFAULTS)"),
         record("lab_2d.frames_per_s", fps, "frames/s", 5, "higher", None, "frames drawn in that run"),
         record("lab_2d.seconds_to_ring", ring_seconds, "s", 10, "lower", None,
                f"from play to 8/8 modes with >= 80% high-quality samples, as the lab shows it (step {ring_step}), "
-               "default TrainConfig, redraw on"),
+               "the lab's defaults (lab.LAB_DEFAULTS), seed 0, redraw on"),
         record("lab_2d.latency_ms", max(latencies), "ms", 250, "lower", None,
                f"worst of {tries} lr-slider changes while training and redrawing; median "
                f"{statistics.median(latencies):.1f} ms" + ("; a lab thread was left alive" if alive else "")),

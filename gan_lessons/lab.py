@@ -45,8 +45,15 @@ class _TrainerReplaced(Exception):
     """Ends a trainer's run from a callback: a reset between two steps replaced that trainer."""
 
 
+# Where the lab starts when it is given no configuration: a plain GAN (no regularizer) whose G and D have three
+# hidden layers and learn at 3e-3. Of the starting points measured by `python -m benchmarks.lab_defaults`
+# (benchmarks/lab_defaults.md), it covers the ring soonest and keeps it covered. Lessons that tell a story
+# (a collapse, a fix) pass their own TrainConfig; TrainConfig() itself stays the lessons' plain 2-D GAN.
+LAB_DEFAULTS = TrainConfig(depth=3, lr_d=3e-3, lr_g=3e-3, regularizer="none")
+
+
 class GANLab:
-    """Controls and live panes over a `GANTrainer` of the 2-D GAN that `cfg` describes.
+    """Controls and live panes over a `GANTrainer` of the 2-D GAN that `cfg` describes (LAB_DEFAULTS when None).
 
     fps: redraws per second while training (0: none); chunk: steps between two looks at the clock;
     threads: torch threads while the lab trains (measured: a second one slows these small matrices down,
@@ -55,7 +62,7 @@ class GANLab:
 
     def __init__(self, cfg: TrainConfig | None = None, fps: float = 6.0, chunk: int = 8, threads: int = 1,
                  fast_chunks: int = 5):
-        self.cfg = cfg if cfg is not None else TrainConfig()
+        self.cfg = cfg if cfg is not None else LAB_DEFAULTS
         self.fps, self.chunk, self.threads, self.fast_chunks = fps, chunk, threads, fast_chunks
         self._pending: list[tuple[Change, str]] = []  # queued changes, oldest first
         self._lock = threading.Lock()  # guards _pending and _message

@@ -55,8 +55,7 @@ def _init(conv_std=0.02, transposed=True, norm=True, norm_mean=1.0, zero_bias=Tr
     return init
 
 
-def test_dcgan_init_check_accepts_the_library_and_a_hand_written_init():
-    assert lesson06.check_dcgan_init(dcgan_init).ok
+def test_dcgan_init_check_accepts_a_hand_written_init():
     assert lesson06.check_dcgan_init(_init()).ok
 
 
@@ -81,10 +80,31 @@ def test_dcgan_init_check_reports_exceptions():
 
     assert "NotImplementedError" in lesson06.check_dcgan_init(stub).message
     assert "raised" in lesson06.check_dcgan_init(lambda m: m.missing_attribute).message
+    assert "expected a function" in lesson06.check_dcgan_init(0.02).message
+
+
+def test_conv_output_size_refuses_a_library_shortcut():
+    shortcuts = (
+        (lambda n, k, s, p: lesson06.conv_size(n, k, s, p), "gan_lessons.checks.lesson06.conv_size"),
+        (lambda n, k, s, p: nn.Conv2d(1, 1, k, s, p)(torch.zeros(1, 1, n, n)).shape[-1], "Conv2d.forward"),
+    )
+    for fn, name in shortcuts:
+        result = lesson06.check_conv_output_size(fn)
+        assert not result.ok and name in result.message, result.message
+    assert lesson06.conv_size(28, 4, 2, 1) == nn.Conv2d(1, 1, 4, 2, 1)(torch.zeros(1, 1, 28, 28)).shape[-1] == 14
+
+
+def test_dcgan_init_refuses_a_library_shortcut():
+    for fn in (dcgan_init, lambda m: dcgan_init(m)):  # passed as it is, or called from the student's function
+        result = lesson06.check_dcgan_init(fn)
+        assert not result.ok and "gan_lessons.models.dcgan_init" in result.message, result.message
+    assert lesson06.check_dcgan_init(_init()).ok  # the library's function is restored after the check
+    layer = nn.Conv2d(16, 16, 3).apply(dcgan_init)
+    assert abs(layer.weight.std().item() - 0.02) < 0.003
 
 
 def test_checks_are_exported():
     assert checks.check_conv_output_size is lesson06.check_conv_output_size
     assert checks.check_dcgan_init is lesson06.check_dcgan_init
-    assert "Correct" in repr(checks.check_dcgan_init(dcgan_init))
+    assert "Correct" in repr(checks.check_dcgan_init(_init()))
     torch.manual_seed(0)  # the checks seed torch themselves; leave a known state behind

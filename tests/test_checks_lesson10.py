@@ -51,3 +51,22 @@ def test_frechet_distance_check():
     for phrase, fn in wrong.items():
         result = lesson10.check_frechet_distance(fn)
         assert not result.ok and phrase in result.message, (phrase, result.message)
+
+
+def test_classifier_score_refuses_a_library_shortcut():
+    from gan_lessons import image_metrics
+    from gan_lessons.image_metrics import classifier_score  # imported before the check, as a student would
+
+    for shortcut in (lambda p: image_metrics.classifier_score(p), lambda p: classifier_score(p)):
+        result = lesson10.check_classifier_score(shortcut)
+        assert not result.ok and "gan_lessons.image_metrics.classifier_score" in result.message, result.message
+    assert abs(classifier_score(torch.eye(10)) - 10) < 1e-6  # the library works again after the check
+
+
+def test_frechet_distance_refuses_a_library_shortcut():
+    from gan_lessons import image_metrics
+
+    result = lesson10.check_frechet_distance(lambda a, b: image_metrics.frechet_distance(a, b))
+    assert not result.ok and "gan_lessons.image_metrics.frechet_distance" in result.message, result.message
+    a = torch.randn(50, 3)
+    assert abs(image_metrics.frechet_distance(a, a)) < 1e-6

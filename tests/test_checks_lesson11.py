@@ -43,3 +43,16 @@ def test_pix2pix_loss_check():
     for phrase, fn in wrong.items():
         result = lesson11.check_pix2pix_loss(fn)
         assert not result.ok and phrase in result.message, (phrase, result.message)
+
+
+# check_paired_difference has no library equivalent to refuse (the package computes no paired standard error);
+# test_paired_difference_check above holds it to refusing wrong answers.
+
+
+def test_pix2pix_loss_refuses_a_library_shortcut():
+    from gan_lessons import losses
+
+    shortcut = lambda d, f, t, lam: losses.g_loss_nonsaturating(d) + lam * F.l1_loss(f, t)
+    result = lesson11.check_pix2pix_loss(shortcut)
+    assert not result.ok and "gan_lessons.losses.g_loss_nonsaturating" in result.message, result.message
+    assert losses.g_loss_nonsaturating(torch.zeros(3)).item() > 0  # the library works again after the check

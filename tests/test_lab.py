@@ -459,14 +459,16 @@ def test_stable_range_moves_only_when_it_must():
 
 
 def test_the_ceiling_replays_the_matrix_products_of_a_real_step():
-    """Five MLP forward passes a step (G and D twice in D's update, G then D in G's), three layers each: 15
-    products with a bias; the backward passes add the plain ones. Their shapes are the step's own."""
+    """Four MLP forward passes a step as the lab trains it (fast_mlp: G, then D once over the real and generated
+    batch together in D's update; G then D in G's), three layers each: 12 products with a bias; the backward
+    passes add the plain ones. Their shapes are the step's own."""
     from benchmarks.lab_2d import step_matmul_shapes
 
     products = step_matmul_shapes(TrainConfig(device="cpu", regularizer="none", batch_size=64, hidden=32))
     with_bias = [shapes for name, shapes in products if name == "aten::addmm"]
-    assert len(with_bias) == 15
+    assert len(with_bias) == 12
     assert [64, 32] in [shapes[1] for shapes in with_bias]  # batch x hidden: the hidden layers' inputs
+    assert [128, 32] in [shapes[1] for shapes in with_bias]  # D's update: real and generated rows together
     for name, shapes in products:  # each replayable: inner sizes agree
         a, b = shapes[-2:]
         assert a[1] == b[0], (name, shapes)
@@ -483,7 +485,7 @@ def test_benchmark_runs_and_merges_valid_records(tmp_path):
     assert done.returncode == 0, done.stderr
     records = {r["name"]: r for r in json.loads(out.read_text())}
     targeted = {"lab_2d.steps_per_s", "lab_2d.steps_per_s_plain", "lab_2d.steps_per_s_redraw",
-                "lab_2d.frames_per_s", "lab_2d.latency_ms"}
+                "lab_2d.frames_per_s", "lab_2d.latency_ms", "lab_2d.seconds_to_ring"}
     expected = targeted | {"lab_2d.matmul_bound_steps_per_s_plain", "lab_2d.matmul_bound_steps_per_s_all_cores"}
     assert expected | {"other.kept"} == set(records)  # merged by name: other benchmarks' rows stay
     for name in expected:

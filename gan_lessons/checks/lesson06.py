@@ -1,8 +1,11 @@
-"""Checks for lesson 06: the output size of a strided convolution, and DCGAN's weight initialization.
+"""Checks for lesson 06: the output size of a strided convolution, and DCGAN's weight initialization; and the
+lesson's questions (inpainting a digit, and a shifted copy of a training digit).
 
 The size check compares the student's formula with what `nn.Conv2d` really produces; the initialization
 check applies the student's function to a small DCGAN and compares the statistics of every weight with
-those DCGAN prescribes (conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0).
+those DCGAN prescribes (conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0). Both run the
+student's function with the ready-made answers made to raise: nn.Conv2d (and this module's `conv_size`) for the
+size, `models.dcgan_init` for the initialization.
 """
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import math
 import torch
 from torch import nn
 
-from .verdict import CheckResult, call, failed, passed
+from ..models import dcgan_init
+from .verdict import CheckResult, Question, call_own, failed, passed
 
 # (size, kernel, stride, padding): D's layers, odd sizes where the floor matters, and a few others
 CONV_CASES = ((28, 4, 2, 1), (14, 4, 2, 1), (7, 7, 1, 0), (28, 3, 1, 1), (28, 5, 2, 2), (7, 4, 2, 1),
@@ -56,8 +60,8 @@ def _diagnose_sizes(answers: list) -> str:
 def check_conv_output_size(conv_output_size) -> CheckResult:
     """`conv_output_size(n, kernel, stride, padding)` must give the side of nn.Conv2d's output for an n x n input."""
     answers = []
-    for case in CONV_CASES:
-        got, error = call(conv_output_size, *case)
+    for case in CONV_CASES:  # nn.Conv2d would measure the size instead of computing it
+        got, error = call_own(conv_output_size, (conv_size, nn.Conv2d.forward), *case)
         if error is not None:
             return error
         if got is None:
@@ -122,12 +126,11 @@ def check_dcgan_init(init_fn) -> CheckResult:
     torch.manual_seed(0)
     model = _model()
     before = [p.detach().clone() for p in (model[0].weight, model[3].weight, model[6].weight, model[7].weight)]
-    try:
-        model.apply(init_fn)
-    except NotImplementedError:
-        return failed("the function still raises NotImplementedError: replace that line with your code")
-    except Exception as error:  # the student's code may fail in any way; say how
-        return failed(f"model.apply(your_function) raised {type(error).__name__}: {error}")
+    if not callable(init_fn):
+        return failed(f"expected a function, got {type(init_fn).__name__}")
+    _, error = call_own(lambda m: m.apply(init_fn), (dcgan_init,), model)  # as model.apply(your_function)
+    if error is not None:
+        return error
     for j, (i, name) in enumerate(((0, "ConvTranspose2d"), (3, "Conv2d"), (6, "the last Conv2d"))):
         verdict = _check_conv(name, model[i].weight, model[i].bias, before[j])
         if verdict is not None:
@@ -140,3 +143,37 @@ def check_dcgan_init(init_fn) -> CheckResult:
         return failed("a Linear layer was changed too; the DCGAN rule is for conv and batch-norm layers "
                       "(test the module's type before touching it)")
     return passed("conv and transposed-conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0")
+
+
+QUESTIONS: dict[str, Question] = {
+    "inpaint": Question(
+        text="We hide the central 12 x 12 square of digits that G never trained on and fill the hole two ways: "
+             "with the background (-1), as the damaged image shows it, and with G(z) for the z whose image best "
+             "matches the visible pixels. Which fill will be closer to the true hidden pixels (mean squared error)?",
+        choices={"a": "the background: these digits were held out, so G knows nothing about them",
+                 "b": "G's fill: the visible pixels pin down z, and G draws whole digits, so the hidden strokes "
+                      "continue the visible ones",
+                 "c": "a tie: the loss looks only at the visible pixels, so nothing steers the hidden ones"},
+        answer="b",
+        why="G never saw these digits, but it learned what digits look like as a whole: the z that reproduces the "
+            "visible strokes gives a digit whose hidden part continues them, closer to the truth than a blank",
+        hints={"a": "G need not have seen a digit to draw one like it: it learned the shapes digits share, and "
+                    "the visible strokes say which shape this is",
+               "c": "the hidden pixels are not free: they are pixels of the same image G(z), and one z sets all "
+                    "784 of them at once"}),
+    "shifted_copy": Question(
+        text="Take 200 training digits and move each two pixels to the right: copies, to any reader. Measure "
+             "(L2 in pixel space) how far each copy is from its nearest training image, and compare with held-out "
+             "real digits, which are not copies of anything. What will the medians show?",
+        choices={"a": "the shifted copies are much closer to the training set than the held-out digits",
+                 "b": "the shifted copies are farther from the training set than the held-out digits",
+                 "c": "the shifted copies are at distance 0: they are the training digits"},
+        answer="b",
+        why="a shift moves every stroke off the pixels it covered: the copy differs from its original on both "
+            "edges of each stroke, more than another writer's similar digit does. Pixel distances catch exact "
+            "copies, not copies moved, so a large nearest-neighbour distance is evidence against copying, not "
+            "proof (Theis et al., 2016)",
+        hints={"a": "compare pixel by pixel: after a two-pixel shift, which pixels of a thin stroke still "
+                    "overlap the original's?",
+               "c": "the distance compares pixel values at the same positions, and every ink pixel moved"}),
+}

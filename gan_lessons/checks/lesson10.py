@@ -1,4 +1,5 @@
-r"""Checks for lesson 10: the classifier score and the Frechet distance, against the library's versions."""
+r"""Checks for lesson 10: the classifier score and the Frechet distance, against the library's versions (which the
+student's function may not call), and the lesson's questions."""
 from __future__ import annotations
 
 import math
@@ -6,7 +7,7 @@ import math
 import torch
 
 from .. import image_metrics
-from .verdict import CheckResult, call, failed, passed
+from .verdict import CheckResult, Question, call_own, failed, passed
 
 
 def _number(value) -> float | None:
@@ -25,7 +26,7 @@ def _score_cases():
 def check_classifier_score(fn) -> CheckResult:
     r"""`fn(probs)` for probs (N, C) must return $\exp(E_x KL(p(y|x) \| p(y)))$ as a number."""
     for name, probs in _score_cases():
-        got, error = call(fn, probs.clone())
+        got, error = call_own(fn, (image_metrics.classifier_score,), probs.clone())
         if error:
             return error
         value, expected = _number(got), image_metrics.classifier_score(probs)
@@ -59,14 +60,14 @@ def check_frechet_distance(fn) -> CheckResult:
     r"""`fn(feat_a, feat_b)` must return
     $\lVert\mu_a-\mu_b\rVert^2 + \mathrm{Tr}(\Sigma_a+\Sigma_b-2(\Sigma_a\Sigma_b)^{1/2})$."""
     a, b = _fd_cases()
-    got, error = call(fn, a.clone(), b.clone())
+    got, error = call_own(fn, (image_metrics.frechet_distance,), a.clone(), b.clone())
     if error:
         return error
     value, expected = _number(got), image_metrics.frechet_distance(a, b)
     if value is None:
         return failed(f"expected a number, got {type(got).__name__} {tuple(getattr(got, 'shape', ()))}")
     if abs(value - expected) <= 1e-2 * expected:  # 1%: N or N - 1 in the covariance are both fine
-        self_distance = _number(call(fn, a.clone(), a.clone())[0])
+        self_distance = _number(call_own(fn, (image_metrics.frechet_distance,), a.clone(), a.clone())[0])
         if self_distance is not None and abs(self_distance) < 1e-3:
             return passed(f"{value:.4f}, and 0 for a set against itself")
         return failed(f"a set against itself should give 0, yours gives {self_distance}")
@@ -81,3 +82,40 @@ def check_frechet_distance(fn) -> CheckResult:
         return failed("only the mean term: add Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for the covariances")
     return failed(f"expected {expected:.4f}, got {value:.4f}. Check the factor 2 in front of the square-root term and "
                   "that the square root is the matrix one (eigenvalues), not elementwise")
+
+
+QUESTIONS: dict[str, Question] = {
+    "one_clear_digit": Question(
+        text="A generator draws one very clear digit (the same 3, moved by at most a pixel), whatever its noise. "
+             "Is its mean confidence, the average of max_y p(y|x), high or low? And its class KL, the KL of the "
+             "predicted-digit histogram from uniform?",
+        choices={"a": "confidence high, class KL low (near 0)",
+                 "b": "confidence high, class KL high (near log 10 = 2.30)",
+                 "c": "confidence low, class KL high",
+                 "d": "confidence low, class KL low"},
+        answer="b",
+        why="each image is a crisp 3, so the classifier is sure of every one (confidence near 1, the best value), "
+            "while the histogram of predicted digits puts all its mass on one digit (KL = log 10, the worst). "
+            "Confidence looks at one image at a time and cannot see that the other nine digits are missing.",
+        hints={"a": "the class KL compares the histogram of predicted digits with the uniform one: what is that "
+                    "histogram when every image is the same 3?",
+               "c": "confidence is max_y p(y|x) for each image on its own: how sure is a good classifier of a "
+                    "crisp, real 3?",
+               "d": "look at each metric on its own: one image at a time (confidence), then the histogram over "
+                    "all images (class KL)"}),
+    "real_fd_size": Question(
+        text="Two disjoint sets of real digits come from the same distribution: their true Frechet distance is 0. "
+             "We estimate it from n = 100 images per set, and again from the largest n below. Which estimate is "
+             "larger?",
+        choices={"a": "about equal: both are close to 0",
+                 "b": "the one from n = 100, clearly",
+                 "c": "the one from the largest n"},
+        answer="b",
+        why="the means and the 128 x 128 covariances are estimated from n images; their noise does not cancel in "
+            "the formula but adds to the distance, about a + b/n, so the same distribution looks farther from "
+            "itself with fewer samples. Compare Frechet distances only at equal n, beside real vs real.",
+        hints={"a": "the true distance is 0, but each set's mean and covariance are estimated from n samples: "
+                    "does their noise cancel in the formula, or add to it?",
+               "c": "more samples make the estimated means and covariances closer to the true ones: which way "
+                    "does that move a distance whose true value is 0?"}),
+}

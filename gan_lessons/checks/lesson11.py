@@ -1,4 +1,5 @@
-r"""Checks for lesson 11: the paired comparison over seeds, and pix2pix's generator loss."""
+r"""Checks for lesson 11: the paired comparison over seeds, pix2pix's generator loss (which may not call the
+library's non-saturating loss: writing that term is half the exercise), and the lesson's questions."""
 from __future__ import annotations
 
 import math
@@ -6,7 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .verdict import CheckResult, call, compare_tensor, failed, passed
+from .. import losses
+from .verdict import CheckResult, Question, call, call_own, compare_tensor, failed, passed
 
 
 def _pair(value) -> tuple[float, float] | None:
@@ -62,7 +64,7 @@ def check_pix2pix_loss(fn) -> CheckResult:
     d_fake = 4 * torch.randn(16, generator=gen)
     fake, target = torch.rand(16, 1, 8, 8, generator=gen), torch.rand(16, 1, 8, 8, generator=gen)
     lam = 100.0
-    got, error = call(fn, d_fake.clone(), fake.clone(), target.clone(), lam)
+    got, error = call_own(fn, (losses.g_loss_nonsaturating,), d_fake.clone(), fake.clone(), target.clone(), lam)
     if error:
         return error
     expected = _pix2pix_reference(d_fake, fake, target, lam)
@@ -83,3 +85,39 @@ def check_pix2pix_loss(fn) -> CheckResult:
         got = value
     verdict = compare_tensor("the loss", got, expected, rtol=1e-5)
     return verdict or passed("softplus(-D(x, G(x))) + lam * |G(x) - y|: fool D, and stay close to the target")
+
+
+QUESTIONS: dict[str, Question] = {
+    "augmentation": Question(
+        text="A conditional GAN is trained on the 100 labelled digits, and its 1,000 samples are added to the "
+             "classifier's training set. Will they raise the test accuracy clearly (by more than two standard "
+             "errors of the paired difference)?",
+        choices={"a": "yes: ten times more training images must help",
+                 "b": "no clear gain: the GAN learned from the same 100 images, so its samples carry no "
+                      "information those lack, and its smudged or wrong digits can hurt",
+                 "c": "yes, and more than the shifted copies: GAN samples are new digits, not copies"},
+        answer="b",
+        why="a GAN trained on the labelled images can only recombine them: it adds no information about digits "
+            "that the 100 labels did not carry, and its mistakes enter the training set with confident labels. "
+            "The shift adds a fact we know (a digit moved by two pixels is the same digit). Generated data helps "
+            "when the GAN learned from data the classifier lacks.",
+        hints={"a": "more images are more information only if they tell the classifier something new: where did "
+                    "the GAN learn what it draws?",
+               "c": "a shifted copy encodes a true fact about digits; what does a GAN trained on the same 100 "
+                    "images know that they do not?"}),
+    "cycle_only": Question(
+        text="We train the same G and F with the cycle loss alone (no discriminators, no adversarial term). "
+             "What will G(x) look like?",
+        choices={"a": "the inverted digit, as with the full CycleGAN: the cycle loss needs G to translate",
+                 "b": "one grey image, the average of domain Y, whatever x is",
+                 "c": "something F can turn back into x, but not the inverted digit: mostly x itself, a little "
+                      "changed"},
+        answer="c",
+        why="the cycle loss is 0 for G = F = identity, and for any pair of maps that undo each other; only the "
+            "adversarial term knows what domain Y looks like. From its random start G drifts to some map that F "
+            "can undo; here, most often close to a copy of x.",
+        hints={"a": "would G = F = identity make the cycle loss small? Which term of the loss knows what "
+                    "inverted digits look like?",
+               "b": "a G that returns the same image for every x throws x away: could F get x back from it, as "
+                    "the cycle loss demands?"}),
+}
