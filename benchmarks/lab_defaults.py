@@ -30,7 +30,8 @@ CANDIDATES: dict[str, dict] = {
     "no regularizer, depth 3, lr 2e-3": {**PLAIN, "depth": 3, "lr_d": 2e-3, "lr_g": 2e-3},
     "no regularizer, depth 3, lr 3e-3": {**PLAIN, "depth": 3, "lr_d": 3e-3, "lr_g": 3e-3},
     "no regularizer, depth 3, width 64, lr 3e-3": {**PLAIN, "depth": 3, "hidden": 64, "lr_d": 3e-3, "lr_g": 3e-3},
-    "R1 0.1, depth 3, lr 3e-3": {"depth": 3, "lr_d": 3e-3, "lr_g": 3e-3},
+    "no regularizer, depth 3, width 64, lr 5e-3": {**PLAIN, "depth": 3, "hidden": 64, "lr_d": 5e-3, "lr_g": 5e-3},
+    "R1 0.1, depth 3, width 64, lr 3e-3": {"depth": 3, "hidden": 64, "lr_d": 3e-3, "lr_g": 3e-3},
 }
 
 

@@ -39,7 +39,20 @@ def step_without_autograd(trainer) -> Callable[[], dict[str, float]] | None:
         return None
     if getattr(D.net[1], "negative_slope", None) != LEAK:
         return None
-    return lambda: _step(trainer)
+    g_layers, d_layers = _Layers(G), _Layers(D)
+    return lambda: _step(trainer, g_layers, d_layers)
+
+
+class _Layers:
+    """An MLP's linear layers as tensors, looked up once: weights W, their transposes W^T (views, so each update
+    of W shows in them) and biases."""
+
+    def __init__(self, model: nn.Module):
+        linear = list(model.net)[0::2]
+        with torch.no_grad():
+            self.w = [layer.weight for layer in linear]
+            self.wt = [w.t() for w in self.w]
+            self.b = [layer.bias for layer in linear]
 
 
 def _plain_mlp(model: nn.Module, cls: type, activation: type) -> bool:
@@ -59,32 +72,30 @@ def _fused_adam(optimizer: torch.optim.Optimizer) -> bool:
             and not group[0]["amsgrad"] and group[0]["weight_decay"] == 0 and not group[0]["maximize"])
 
 
-def _forward(model: nn.Module, x: Tensor, activation: Callable[[Tensor], Tensor]) -> tuple[Tensor, list[Tensor]]:
+def _forward(net: _Layers, x: Tensor, activation: Callable[[Tensor], Tensor]) -> tuple[Tensor, list[Tensor]]:
     """The network's output and the input of each of its linear layers (what the backward pass needs)."""
-    linear = list(model.net)[0::2]
-    inputs = []
-    for i, layer in enumerate(linear):
+    inputs, last = [], len(net.w) - 1
+    for i, (b, wt) in enumerate(zip(net.b, net.wt)):
         inputs.append(x)
-        x = torch.addmm(layer.bias, x, layer.weight.t())
-        if i < len(linear) - 1:
+        x = torch.addmm(b, x, wt)
+        if i < last:
             x = activation(x)
     return x, inputs
 
 
-def _backward(model: nn.Module, inputs: list[Tensor], grad: Tensor, leak: float | None, weights: bool = True,
+def _backward(net: _Layers, inputs: list[Tensor], grad: Tensor, leak: float | None, weights: bool = True,
               to_input: bool = False) -> tuple[list[Tensor], Tensor | None]:
     """Gradients of the loss for each weight and bias (in `model.parameters()` order, when `weights`), and for the
     network's input (when `to_input`), from `grad`, the loss's gradient for its output. An activation's
     gradient is read from its output, the next layer's input: leaky ReLU with slope `leak`, or ReLU for None."""
-    linear = list(model.net)[0::2]
     grads: list[Tensor] = []
-    for i in range(len(linear) - 1, -1, -1):
+    for i in range(len(net.w) - 1, -1, -1):
         x = inputs[i]
         if weights:
             grads[:0] = [grad.t().mm(x), grad.sum(0)]
         if i == 0 and not to_input:
             return grads, None
-        grad = grad.mm(linear[i].weight)
+        grad = grad.mm(net.w[i])
         if i > 0:
             grad = (torch.ops.aten.leaky_relu_backward(grad, x, leak, True) if leak is not None
                     else torch.ops.aten.threshold_backward(grad, x, 0))
@@ -118,8 +129,7 @@ def _relu(x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def _step(trainer) -> dict[str, float]:
-    G, D = trainer.generator, trainer.discriminator
+def _step(trainer, G: _Layers, D: _Layers) -> dict[str, float]:
     for _ in range(trainer.config.d_steps):
         x_real = trainer.sample_real()
         n = len(x_real)
@@ -131,7 +141,7 @@ def _step(trainer) -> dict[str, float]:
         grad = torch.cat([-torch.sigmoid(-d_real), torch.sigmoid(d_fake)]).div_(n).unsqueeze(1)
         grads, _ = _backward(D, inputs, grad, LEAK)
         _adam(trainer.opt_d, grads)
-        trainer.constrain_d(D)
+        trainer.constrain_d(trainer.discriminator)
     metrics = {"loss_d": loss_d.item(), "d_real": torch.sigmoid(d_real).mean().item(),
                "d_fake": torch.sigmoid(d_fake).mean().item()}
     z, _ = trainer.latent(n, x_real.device)
@@ -143,6 +153,6 @@ def _step(trainer) -> dict[str, float]:
     grads, _ = _backward(G, g_inputs, grad, None)
     _adam(trainer.opt_g, grads)
     if trainer.ema is not None:
-        trainer.ema.update(G)
+        trainer.ema.update(trainer.generator)
     metrics["loss_g"] = loss_g.item()
     return metrics

@@ -32,6 +32,23 @@ def finite_weights(*modules: nn.Module) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
+def copy_state(state):
+    """A copy of a state dict that shares nothing mutable with it: tensors cloned, dicts and lists copied, other
+    values (numbers, strings, tuples of them) kept. What copy.deepcopy gives for a state dict, several times faster."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        copied = type(state)((key, copy_state(value)) for key, value in state.items())
+        if hasattr(state, "_metadata"):  # a module's state dict: the version of each layer's format
+            copied._metadata = copy.deepcopy(state._metadata)
+        return copied
+    if isinstance(state, list):
+        return [copy_state(value) for value in state]
+    if isinstance(state, tuple):
+        return tuple(copy_state(value) for value in state)
+    return copy.deepcopy(state)
+
+
 @dataclass
 class Snapshot:
     """Copies of what a step changes: both models, both optimizers, the EMA of G, and the step number."""
@@ -45,7 +62,7 @@ class Snapshot:
                  "opt_g": trainer.opt_g, "opt_d": trainer.opt_d}
         if trainer.ema is not None:
             parts["ema"] = trainer.ema
-        return cls(trainer.step_count, {name: copy.deepcopy(part.state_dict()) for name, part in parts.items()})
+        return cls(trainer.step_count, {name: copy_state(part.state_dict()) for name, part in parts.items()})
 
     def restore(self, trainer) -> None:
         """Put the copies back into the trainer and forget the history after the snapshot's step."""
