@@ -505,9 +505,15 @@ def compare_loop_with_trainer(replace: tuple[str, str] | None = None) -> None:
         lesson_rng = torch.get_rng_state()
         trainer = trainer_run(x_train)
         trainer_rng = torch.get_rng_state()
-    for name, ours, theirs in (("G", namespace["G_img"], trainer.generator),
-                               ("D", namespace["D_img"], trainer.discriminator)):
-        same(ours.state_dict(), theirs.state_dict(), f"{name}'s weights after {LOOP_STEPS} steps")
+    same_run(namespace, "G_img", "D_img", lesson_rng, trainer, trainer_rng, LOOP_STEPS)
+
+
+def same_run(namespace: dict, g_name: str, d_name: str, lesson_rng, trainer, trainer_rng, steps: int) -> None:
+    """The lesson's G and D (names in its namespace) and the trainer's: the same weights, the same gradients left by
+    the last step, the same recorded losses and the same random state afterwards."""
+    for name, ours, theirs in (("G", namespace[g_name], trainer.generator),
+                               ("D", namespace[d_name], trainer.discriminator)):
+        same(ours.state_dict(), theirs.state_dict(), f"{name}'s weights after {steps} steps")
         same({n: p.grad for n, p in ours.named_parameters()}, {n: p.grad for n, p in theirs.named_parameters()},
              f"{name}'s gradients left by the last step")
     for key in ("loss_d", "loss_g"):
@@ -588,14 +594,7 @@ def compare_wgan_loop_with_trainer(replace: tuple[str, str] | None = None) -> No
         lesson_rng = torch.get_rng_state()
         trainer = wgan_trainer_run(G, D, rng_state)
         trainer_rng = torch.get_rng_state()
-    for name, ours, theirs in (("G", namespace["G_wgan"], trainer.generator),
-                               ("D", namespace["D_wgan"], trainer.discriminator)):
-        same(ours.state_dict(), theirs.state_dict(), f"{name}'s weights after {WGAN_STEPS} steps")
-        same({n: p.grad for n, p in ours.named_parameters()}, {n: p.grad for n, p in theirs.named_parameters()},
-             f"{name}'s gradients left by the last step")
-    for key in ("loss_d", "loss_g"):
-        same(namespace["history"][key], trainer.history[key], f"the recorded {key}")
-    same(lesson_rng, trainer_rng, "the random states after training")
+    same_run(namespace, "G_wgan", "D_wgan", lesson_rng, trainer, trainer_rng, WGAN_STEPS)
 
 
 def test_the_lessons_wgan_loop_is_the_trainers_run():
