@@ -160,42 +160,57 @@ def seconds_to_ring(cfg: TrainConfig, limit: float) -> tuple[float, int]:
         lab.pause()
 
 
+ROUNDS = 5  # turns of the plain rate and its ceiling
+RING_RUNS = 3  # runs of the time to a covered ring
+
+
 def run(quick: bool = False) -> list[dict]:
     seconds, warmup, tries = (0.2, 0.05, 2) if quick else (6.0, 2.0, 10)
     cfg = TrainConfig(device="cpu")
     plain = TrainConfig(device="cpu", regularizer="none")
     naive = naive_steps_per_s(seconds, "r1", warmup)
     naive_plain = naive_steps_per_s(seconds, "none", warmup)
-    bound_plain, products = matmul_bound_steps_per_s(plain, seconds, warmup)
+    # The plain rate and its ceiling, measured in turns (a share of `seconds` each, ROUNDS times) and reported as
+    # medians: on a shared machine the speed drifts, and the two are compared with each other.
+    bounds, plain_rates = [], []
+    for _ in range(ROUNDS):
+        bound_plain, products = matmul_bound_steps_per_s(plain, seconds / ROUNDS, warmup / ROUNDS)
+        rate_plain, _, lab_plain = lab_steps_per_s(plain, seconds / ROUNDS, warmup / ROUNDS, fps=0)
+        lab_plain.pause()
+        bounds.append(bound_plain)
+        plain_rates.append(rate_plain)
+    bound_plain, rate_plain = statistics.median(bounds), statistics.median(plain_rates)
     cores = os.cpu_count() or 1
     bound_all, _ = matmul_bound_steps_per_s(plain, seconds, warmup, threads=cores)
     rate, _, lab = lab_steps_per_s(cfg, seconds, warmup, fps=0)
     lab.pause()
-    rate_plain, _, lab_plain = lab_steps_per_s(plain, seconds, warmup, fps=0)
-    lab_plain.pause()
     shipped = replace(LAB_DEFAULTS, device="cpu")
     rate_redraw, fps, lab = lab_steps_per_s(shipped, seconds, warmup)  # the lab as shipped: its defaults, fps=6
     latencies = slider_latency_ms(lab, tries)
     lab.pause()
     alive = lab.running or lab_plain.running
-    ring_seconds, ring_step = seconds_to_ring(shipped, 2.0 if quick else 120.0)
+    rings = [seconds_to_ring(shipped, 2.0 if quick else 120.0) for _ in range(RING_RUNS)]
+    ring_seconds = statistics.median(seconds for seconds, _ in rings)
     setup = "TrainConfig() (R1 gamma 0.1), 1 torch thread"
     return [
         record("lab_2d.steps_per_s", rate, "steps/s", 1000, "higher", naive,
                f"lab thread, no redraw, {setup}; baseline: a plain PyTorch loop of the same model"),
         record("lab_2d.steps_per_s_plain", rate_plain, "steps/s", 1000, "higher", naive_plain,
-               "as lab_2d.steps_per_s without the regularizer"),
+               f"as lab_2d.steps_per_s without the regularizer; median of {ROUNDS} turns with the ceiling below: "
+               + ", ".join(f"{r:.0f}" for r in plain_rates)),
         record("lab_2d.matmul_bound_steps_per_s_plain", bound_plain, "steps/s", None, "higher", None,
                f"ceiling of lab_2d.steps_per_s_plain on this machine: the {products} matrix products of one step "
-               "(shapes recorded in a real step), replayed alone on 1 torch thread"),
+               "(shapes recorded in a real step), replayed alone on 1 torch thread; turns: "
+               + ", ".join(f"{b:.0f}" for b in bounds)),
         record("lab_2d.matmul_bound_steps_per_s_all_cores", bound_all, "steps/s", None, "higher", None,
                f"the same ceiling with {cores} torch threads (every core of this machine)"),
         record("lab_2d.steps_per_s_redraw", rate_redraw, "steps/s", 500, "higher", None,
                f"lab thread training and redrawing 4 panes (fps={lab.fps:g}), the lab's defaults (lab.LAB_DEFAULTS)"),
         record("lab_2d.frames_per_s", fps, "frames/s", 5, "higher", None, "frames drawn in that run"),
         record("lab_2d.seconds_to_ring", ring_seconds, "s", 10, "lower", None,
-               f"from play to 8/8 modes with >= 80% high-quality samples, as the lab shows it (step {ring_step}), "
-               "the lab's defaults (lab.LAB_DEFAULTS), seed 0, redraw on"),
+               "from play to 8/8 modes with >= 80% high-quality samples, as the lab shows it, the lab's defaults "
+               f"(lab.LAB_DEFAULTS), seed 0, redraw on; median of {RING_RUNS} runs (seconds at step): "
+               + ", ".join(f"{seconds:.1f} at {step}" for seconds, step in rings)),
         record("lab_2d.latency_ms", max(latencies), "ms", 250, "lower", None,
                f"worst of {tries} lr-slider changes while training and redrawing; median "
                f"{statistics.median(latencies):.1f} ms" + ("; a lab thread was left alive" if alive else "")),

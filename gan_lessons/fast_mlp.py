@@ -16,6 +16,7 @@ noise and no packing; weight clipping and an EMA of G apply as in the trainer. A
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import torch
@@ -108,7 +109,7 @@ def _adam(optimizer: torch.optim.Adam, grads: list[Tensor]) -> None:
     params = group["params"]
     for p, g in zip(params, grads):
         p.grad = g  # as after a backward pass (and so that the first step can build Adam's state)
-    if any(p not in optimizer.state for p in params):
+    if len(optimizer.state) < len(params):  # Adam's first step builds its state
         optimizer.step()
         return
     states = [optimizer.state[p] for p in params]
@@ -128,6 +129,13 @@ def _relu(x: Tensor) -> Tensor:
     return x.relu_()
 
 
+@functools.lru_cache(maxsize=4)
+def _signs(n: int) -> Tensor:
+    """(2n, 1): -1 for the n real rows, +1 for the n generated ones. D's loss is the mean over each half of
+    softplus(sign * logit), so its gradient for a logit is sign * sigmoid(sign * logit) / n."""
+    return torch.cat([-torch.ones(n, 1), torch.ones(n, 1)])
+
+
 @torch.no_grad()
 def _step(trainer, G: _Layers, D: _Layers) -> dict[str, float]:
     for _ in range(trainer.config.d_steps):
@@ -135,21 +143,19 @@ def _step(trainer, G: _Layers, D: _Layers) -> dict[str, float]:
         n = len(x_real)
         z, _ = trainer.latent(n, x_real.device)
         x_fake, _ = _forward(G, z, _relu)
-        logits, inputs = _forward(D, torch.cat([x_real, x_fake]), _leaky)
-        d_real, d_fake = logits[:n, 0], logits[n:, 0]
-        loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # losses.d_loss_standard
-        grad = torch.cat([-torch.sigmoid(-d_real), torch.sigmoid(d_fake)]).div_(n).unsqueeze(1)
-        grads, _ = _backward(D, inputs, grad, LEAK)
+        logits, inputs = _forward(D, torch.cat([x_real, x_fake]), _leaky)  # (2n, 1): real rows, then generated
+        signed = logits * _signs(n)  # -d_real, then d_fake
+        loss_d = F.softplus(signed).sum()  # n * losses.d_loss_standard: softplus(-d_real) + softplus(d_fake)
+        p = torch.sigmoid(signed)  # 1 - D(x) on the real rows, D(G(z)) on the generated ones
+        grads, _ = _backward(D, inputs, p * _signs(n) / n, LEAK)
         _adam(trainer.opt_d, grads)
         trainer.constrain_d(trainer.discriminator)
-    metrics = {"loss_d": loss_d.item(), "d_real": torch.sigmoid(d_real).mean().item(),
-               "d_fake": torch.sigmoid(d_fake).mean().item()}
+    metrics = {"loss_d": loss_d.item() / n, "d_real": 1.0 - p[:n].mean().item(), "d_fake": p[n:].mean().item()}
     z, _ = trainer.latent(n, x_real.device)
     x_fake, g_inputs = _forward(G, z, _relu)
     logits, inputs = _forward(D, x_fake, _leaky)
-    d_fake = logits[:, 0]
-    loss_g = F.softplus(-d_fake).mean()  # losses.g_loss_nonsaturating
-    _, grad = _backward(D, inputs, (-torch.sigmoid(-d_fake) / n).unsqueeze(1), LEAK, weights=False, to_input=True)
+    loss_g = F.softplus(-logits).mean()  # losses.g_loss_nonsaturating
+    _, grad = _backward(D, inputs, torch.sigmoid(-logits).mul_(-1.0 / n), LEAK, weights=False, to_input=True)
     grads, _ = _backward(G, g_inputs, grad, None)
     _adam(trainer.opt_g, grads)
     if trainer.ema is not None:

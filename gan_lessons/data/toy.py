@@ -28,8 +28,8 @@ class Target2D:
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n={n!r} is not allowed; it must be a positive integer")
         k = torch.randint(len(self.centres), (n,), generator=generator)
-        noise = torch.randn(n, 2, generator=generator)
-        return (self.centres[k] + self.sigma * noise).to(device or "cpu")
+        x = torch.randn(n, 2, generator=generator).mul_(self.sigma).add_(self.centres[k])  # c_k + sigma * noise
+        return x if device is None else x.to(device)
 
     def sampler(self, batch_size: int, device=None) -> Callable[[], Tensor]:
         """A trainer's source of real batches: each call returns `batch_size` fresh samples on `device`."""
