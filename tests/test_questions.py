@@ -79,3 +79,17 @@ def test_a_forbidden_function_still_works_for_other_threads():
         worker.start()
         worker.join()
     assert results and torch.equal(results[0], losses.g_loss_nonsaturating(logits))
+
+
+def test_forbidding_a_function_twice_or_nested_restores_it():
+    from gan_lessons import losses
+    from gan_lessons.checks.verdict import LibraryShortcut, forbidding
+
+    logits = torch.linspace(-3, 3, 7)
+    expected = losses.g_loss_nonsaturating(logits)
+    with forbidding(losses.g_loss_nonsaturating, losses.g_loss_nonsaturating):
+        with forbidding(losses.g_loss_nonsaturating):
+            pass
+        with pytest.raises(LibraryShortcut):  # still forbidden after the inner block
+            losses.g_loss_nonsaturating(logits)
+    assert torch.equal(losses.g_loss_nonsaturating(logits), expected)

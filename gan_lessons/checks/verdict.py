@@ -90,6 +90,8 @@ def forbidding(*functions: Callable):
             if not inspect.isfunction(fn) or fn.__code__.co_freevars:
                 raise TypeError(f"forbidding takes plain functions, not {fn!r}")
             name = f"{fn.__module__}.{fn.__qualname__}"
+            if name in _FORBIDDEN:  # named twice, or already forbidden by an enclosing block: that one restores it
+                continue
             own = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
             own.__kwdefaults__ = fn.__kwdefaults__
             _FORBIDDEN[name] = (threading.get_ident(), own)
@@ -97,7 +99,7 @@ def forbidding(*functions: Callable):
             fn.__code__ = _stand_in(name).__code__
         yield
     finally:
-        for fn, code, name in saved:
+        for fn, code, name in reversed(saved):
             fn.__code__ = code
             _FORBIDDEN.pop(name, None)
 
