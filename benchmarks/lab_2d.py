@@ -151,8 +151,8 @@ def seconds_to_ring(cfg: TrainConfig, limit: float) -> tuple[float, int]:
     try:
         while (elapsed := time.perf_counter() - start) < limit:
             frame = lab.frame
-            coverage = frame.coverage if frame is not None else {}
-            if coverage.get("modes") == len(frame.centres) and coverage.get("hq", 0) >= 80:
+            if (frame is not None and frame.coverage.get("modes") == len(frame.centres)
+                    and frame.coverage.get("hq", 0) >= 80):
                 return elapsed, frame.step
             time.sleep(0.02)
         return limit, lab.trainer.step_count
