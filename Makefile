@@ -20,13 +20,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
 	touch $(STAMP)
 
-lab: $(STAMP)
+# JupyterLab for a classroom without internet (jupyter/README.md): no news, no update checks, no PyPI search.
+OFFLINE := $(VENV)/etc/jupyter/jupyter_lab_config.json $(VENV)/share/jupyter/lab/settings/overrides.json
+$(VENV)/etc/jupyter/jupyter_lab_config.json: jupyter/jupyter_lab_config.json $(STAMP)
+	mkdir -p $(@D) && cp $< $@
+$(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json $(STAMP)
+	mkdir -p $(@D) && cp $< $@
+
+lab: $(STAMP) $(OFFLINE)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(LAB_TOKEN) \
 		--ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 # Unit tests, every notebook under nbval in fast mode, and the live lab in a real browser (headless Chromium,
 # installed by scripts/ensure_browser.sh when missing); two workers, one notebook per worker.
-test: $(STAMP)
+test: $(STAMP) $(OFFLINE)
 	bash scripts/ensure_browser.sh
 	$(PYTEST) -n 2 --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests notebooks
 

@@ -17,20 +17,26 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import math
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 import ipywidgets as widgets
 import torch
 
-from .config import TrainConfig, fast_mode, replace, seed_everything
+from .checkpoints import CheckpointError, read_checkpoint
+from .config import TrainConfig, fast_mode, get_device, replace, seed_everything
 from .data.toy import make_target
 from .guard import DivergenceError
 from .lab_frames import (SETTINGS, Curves, Domain, Frame, Meter, check_setting, control_domains, guarded_update,
                          thin_history)
 from .lab_panes import PANE_NAMES, LivePane, coverage_text, png_bytes, snapshot_figure
+from .lab_presets import PRESETS, Preset
+from .lab_replay import FrameHistory, with_curves
 from .models import mlp_gan_2d
 from .training import Callback, GANTrainer, make_2d_trainer
 
@@ -58,11 +64,23 @@ class GANLab:
     fps: redraws per second while training (0: none); chunk: steps between two looks at the clock;
     threads: torch threads while the lab trains (measured: a second one slows these small matrices down,
     and on two cores it fights the notebook for the other); fast_chunks: the chunks `play` trains in fast mode.
+    preset: start from one of PRESETS (a lesson's story) instead of `cfg`; show: the names of the controls to show
+    (a classroom view: `show=("lr_d", "lr_g", "z_dim")`; all of SETTINGS when None); size: "normal", or "projector"
+    for larger panes and text.
     """
 
     def __init__(self, cfg: TrainConfig | None = None, fps: float = 6.0, chunk: int = 8, threads: int = 1,
-                 fast_chunks: int = 5):
+                 fast_chunks: int = 5, *, preset: str | None = None, show: tuple[str, ...] | None = None,
+                 size: str = "normal"):
+        if preset is not None:
+            if cfg is not None:
+                raise ValueError(f"preset={preset!r} and cfg were both given; a preset is a whole configuration: "
+                                 "give one of them")
+            cfg = replace(preset_named(preset).config, device="auto")
+        if size not in PANE_SIZES:
+            raise ValueError(f"size={size!r} is not allowed; allowed values: {', '.join(PANE_SIZES)}")
         self.cfg = cfg if cfg is not None else LAB_DEFAULTS
+        self.shown, self.size = shown_controls(show), size
         self.fps, self.chunk, self.threads, self.fast_chunks = fps, chunk, threads, fast_chunks
         self._pending: list[tuple[Change, str]] = []  # queued changes, oldest first
         self._lock = threading.Lock()  # guards _pending and _message
@@ -71,15 +89,23 @@ class GANLab:
         self._worker: threading.Thread | None = None
         self._last_frame: Frame | None = None  # the frame the panes show
         self._message, self.frames_drawn, self.error = "ready: press play", 0, None
+        self.history = FrameHistory()  # the frames shown, for replay (bounded)
+        self._replaying: int | None = None  # the index in history of the frame shown again, None while live
+        self._pinned: tuple[Frame, TrainConfig] | None = None
         self._build()
-        self.panes = {name: LivePane(name) for name in PANE_NAMES}
+        width, height, dpi = PANE_SIZES[size]
+        self.panes = {name: LivePane(name, (width, height), dpi) for name in PANE_NAMES}
         self.images = {name: widgets.Image(format="png") for name in PANE_NAMES}
-        self.status, self.coverage = widgets.HTML(), widgets.HTML()
+        self.pin_panes = {name: LivePane(name, (width, height), dpi) for name in PINNED_PANES}
+        self.pin_images = {name: widgets.Image(format="png") for name in PINNED_PANES}
+        self.status, self.coverage, self.story, self.pin_caption = (widgets.HTML() for _ in range(4))
         self.domains = control_domains(self.cfg)  # what each control offers
         self.controls = self._make_controls()
         self._accepted = {name: getattr(self.cfg, name) for name in SETTINGS}  # what each control last took
         self._refusing: str | None = None  # the control whose refused value is being put back
         self.widget = self._layout()
+        if preset is not None:
+            self._show_story(preset)
         self.redraw()
 
     # -- what lessons call -----------------------------------------------------------------------------
@@ -105,6 +131,8 @@ class GANLab:
         if fast_mode():
             self.run(self.fast_chunks * self.chunk)
             return
+        self._replaying = None
+        self.replay_slider.disabled = True
         self._stop.clear()
         self.error = None
         self._worker = threading.Thread(target=self._train_loop, name="gan-lab", daemon=True)
@@ -184,7 +212,7 @@ class GANLab:
                 self._show(self._frame())
 
     def snapshot(self):
-        """A new matplotlib Figure with the four panes side by side: the lab's state as a still picture."""
+        """A new matplotlib Figure with every pane side by side: the lab's state as a still picture."""
         if self.running:  # only the training thread touches the trainer: show its last frame
             return snapshot_figure(self._last_frame)
         with self._trainer_lock:
@@ -194,6 +222,119 @@ class GANLab:
         """Stop training and close the widgets."""
         self.pause()
         self.widget.close()
+
+    # -- presets, pin and compare, replay, save and load ------------------------------------------------------
+    def preset(self, name: str) -> None:
+        """Every setting as the preset `name` has them (the controls, and the depth, width, optimizer and seed
+        behind them), then fresh G and D at step 0: `lab.preset("mode collapse")`. PRESETS lists them with their
+        stories. A preset whose values this lab's controls do not offer raises ValueError, and nothing changes."""
+        cfg = replace(preset_named(name).config, device=self.cfg.device)
+        for field in SETTINGS:
+            try:
+                check_setting(cfg, self.domains, field, getattr(cfg, field))
+            except ValueError as error:
+                raise ValueError(f"preset={name!r} does not fit this lab's controls ({error}); "
+                                 f"start a new lab with it: GANLab(preset={name!r})") from None
+        for field in SETTINGS:  # the controls show it at once; the trainer takes it between two steps
+            self._accepted[field] = getattr(cfg, field)
+            with self._quietly(field):
+                self.controls[field].value = getattr(cfg, field)
+        with self._quietly("preset"):
+            self.preset_menu.value = name
+        self._show_story(name)
+        self._submit(lambda: self._use(cfg, f"preset {name!r}"), f"preset {name!r}")
+
+    @property
+    def pinned(self) -> Frame | None:
+        """The frame that `pin` froze beside the live panes (None when nothing is pinned)."""
+        return self._pinned[0] if self._pinned else None
+
+    def pin(self) -> Frame:
+        """Freeze the frame shown now beside the live panes, with the settings it was trained with, so that
+        "before" and "after" a change can be seen side by side; pinning again replaces it."""
+        frame = self._last_frame
+        if frame is None:
+            self.redraw()
+            frame = self._last_frame
+        self._pinned = (frame, self.cfg)
+        for name, pane in self.pin_panes.items():
+            self.pin_images[name].value = pane.render(frame)
+        self.pin_caption.value = pinned_caption(frame, self.cfg)
+        self.pin_box.layout.display = "flex"
+        return frame
+
+    def unpin(self) -> None:
+        """Take the pinned frame away."""
+        self._pinned = None
+        self.pin_box.layout.display = "none"
+
+    def replay(self, index: int) -> Frame:
+        """Show again the index-th frame that this run kept (while paused; 0 is the first, -1 the newest): the
+        panes go back in time, the trainer does not, and play goes on from the newest step. The replay slider
+        does the same."""
+        self._refuse_while_running("replay")
+        n = len(self.history)
+        if isinstance(index, bool) or not isinstance(index, int) or not -n <= index < n:
+            raise ValueError(f"index={index!r} is not allowed; this run has kept {n} frames: give an integer from "
+                             f"0 to {n - 1} (or -1 for the newest)")
+        index %= n
+        frame = with_curves(self.history[index], self.curves.arrays())
+        self._replaying = index if index < n - 1 else None
+        self._show(frame, live=False)
+        with self._quietly("replay"):
+            self.replay_slider.value = index
+        return frame
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the lab into one file: its settings, G and D, both optimizers, the random states, the history and
+        the curves. `GANLab.load(path)` (any computer, a fresh kernel) shows the same step and the same samples,
+        and training goes on from there as it would here. The file is written atomically (a reader never sees
+        half of one) and read back without running code. While training, the lab pauses to save, then goes on."""
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            raise ValueError(f"path={path!r} is not allowed; give a file name, such as 'step3000.lab.pt'")
+        was_running = self.running
+        if was_running:
+            self.pause()
+        try:
+            with self._trainer_lock:
+                lab = {"format": LAB_FILE_FORMAT, "config": dataclasses.asdict(self.cfg),
+                       "curves": curves_state(self.curves)}
+                written = self._trainer.save(path, extra={"lab": lab})
+                self._say(f"saved step {self._trainer.step_count} to {written}")
+        finally:
+            if was_running:
+                self.play()
+        if not was_running:
+            self.redraw()
+        return written
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, **options) -> GANLab:
+        """The lab that `lab.save(path)` wrote, at the step it was saved, showing the same samples. options: those
+        of GANLab other than cfg and preset (fps, show, size, ...): the settings come from the file. A file that
+        lab.save did not write, or one damaged, raises CheckpointError (a ValueError) saying what to do."""
+        if "cfg" in options or "preset" in options:
+            raise ValueError("GANLab.load takes its settings from the file; give only fps, chunk, threads, "
+                             "fast_chunks, show or size")
+        state = read_checkpoint(path)
+        saved = state.get("lab")
+        if not isinstance(saved, dict) or saved.get("format") != LAB_FILE_FORMAT:
+            raise CheckpointError(f"{path} was not written by lab.save (it has no {LAB_FILE_FORMAT!r} entry); "
+                                  "a trainer's checkpoint is loaded with GANTrainer.load")
+        try:
+            cfg = TrainConfig(**saved["config"])
+            curves = curves_from(saved["curves"])
+        except (TypeError, ValueError, KeyError) as error:
+            raise CheckpointError(f"{path}: its lab settings cannot be used ({error}); save it again with "
+                                  "lab.save") from error
+        lab = cls(_on_this_computer(cfg), **options)
+        with lab._trainer_lock:
+            lab._trainer.load(path)
+            lab.curves = curves
+            lab.history.clear()
+        lab._say(f"loaded {Path(path).name}: step {lab._trainer.step_count}")
+        lab.redraw()
+        return lab
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """The widget where widgets render, and a PNG of the panes for static viewers (nbconvert HTML)."""
@@ -254,10 +395,17 @@ class GANLab:
         self._trainer, self.target = make_2d_trainer(self.cfg, hand_written_backward=True)
         self._device = next(self._trainer.generator.parameters()).device
         self.curves, self._meter = Curves(), Meter()
+        self.history.clear()
 
     def _rebuild(self) -> str:
         self._build()
         return f"reset: seed {self.cfg.seed}, fresh G and D, step 0"
+
+    def _use(self, cfg: TrainConfig, what: str) -> str:
+        """Start again from `cfg` (on the thread that owns the trainer)."""
+        self.cfg = cfg
+        self._build()
+        return f"{what}: seed {cfg.seed}, fresh G and D, step 0"
 
     # -- the training thread ---------------------------------------------------------------------------------
     def _train_chunk(self, n: int) -> dict[str, float]:
@@ -315,17 +463,51 @@ class GANLab:
     def _frame(self) -> Frame:
         return self._meter.frame(self._trainer, self.target, self.cfg.loss, self.curves, self.running)
 
-    def _show(self, frame: Frame) -> None:
+    def _show(self, frame: Frame, live: bool = True) -> None:
+        """Draw `frame`: a live one (kept for replay), or one of the run's kept frames shown again."""
         for name, pane in self.panes.items():
             self.images[name].value = pane.render(frame)
-        state = "training" if self.running and not self._stop.is_set() else "paused"
+        training = self.running and not self._stop.is_set()
+        state = "training" if training else "paused"
         message = f" · {self._message}" if self._message not in ("", state) else ""
-        self.status.value = (f"<code>step={frame.step}</code> · {frame.steps_per_s:.0f} steps/s · "
-                             f"<code>lr_d={frame.lr_d:.2e}</code> · <code>lr_g={frame.lr_g:.2e}</code> · "
-                             f"{state}{message}")
-        self.coverage.value = coverage_text(frame.coverage, len(frame.centres))
+        if live:
+            self._replaying = None
+            self.history.add(frame)
+        else:
+            newest = self.history[-1].step
+            message = f" · <b>replay</b> of step {frame.step} (the run is at step {newest}; play goes on from there)"
+        self.status.value = self._big(f"<code>step={frame.step}</code> · {frame.steps_per_s:.0f} steps/s · "
+                                      f"<code>lr_d={frame.lr_d:.2e}</code> · <code>lr_g={frame.lr_g:.2e}</code> · "
+                                      f"{state}{message}")
+        self.coverage.value = self._big(coverage_text(frame.coverage, len(frame.centres)))
         self._last_frame = frame
         self.frames_drawn += 1
+        if live and not training and threading.current_thread() is not self._worker:
+            self._sync_replay_slider()
+
+    def _sync_replay_slider(self) -> None:
+        """While paused: the replay slider spans the kept frames and stands at the newest."""
+        with self._quietly("replay"):
+            self.replay_slider.max = max(len(self.history) - 1, 0)
+            self.replay_slider.value = self.replay_slider.max
+        self.replay_slider.disabled = len(self.history) < 2
+
+    def _big(self, html: str) -> str:
+        return f'<span style="font-size: 150%">{html}</span>' if self.size == "projector" else html
+
+    def _show_story(self, name: str) -> None:
+        chosen = PRESETS[name]
+        self.story.value = self._big(f"<b>{name}</b> (lesson {chosen.lesson}): {chosen.story} "
+                                     f"<i>Watch: {chosen.watch}</i>")
+
+    @contextlib.contextmanager
+    def _quietly(self, name: str):
+        """Change a widget from code without its callback acting on it."""
+        previous, self._refusing = self._refusing, name
+        try:
+            yield
+        finally:
+            self._refusing = previous
 
     def _diverged(self, error: DivergenceError) -> None:
         """The guard restored the last finite weights: say what happened and what to do; play goes on from there."""
@@ -344,19 +526,55 @@ class GANLab:
 
     # -- the widgets ---------------------------------------------------------------------------------------
     def _make_controls(self) -> dict[str, widgets.Widget]:
-        c = {name: control(domain, getattr(self.cfg, name), LABELS[name]) for name, domain in self.domains.items()}
+        width = "160px" if self.size == "projector" else "110px"
+        c = {name: control(domain, getattr(self.cfg, name), LABELS[name], width)
+             for name, domain in self.domains.items()}
         for name, widget in c.items():
             widget.observe(lambda change, name=name: self._take(name, change["new"]), names="value")
         buttons = {"play": ("play", "play", self.play), "pause": ("pause", "pause", self.pause),
                    "step_d": ("step D", "step-forward", self.step_d), "step_g": ("step G", "step-forward", self.step_g),
-                   "reset": ("reset", "undo", self.reset)}
+                   "reset": ("reset", "undo", self.reset), "pin": ("pin", "thumb-tack", self.pin),
+                   "unpin": ("unpin", "times", self.unpin), "save": ("save", "save", self._save_from_page)}
         for name, (label, icon, action) in buttons.items():
             c[name] = widgets.Button(description=label, icon=icon, layout=widgets.Layout(width="88px"))
             c[name].on_click(self._on_click(action))
-        for name, css in (("lr_d", "gan-lab-lr-d"), ("lr_g", "gan-lab-lr-g"), ("play", "gan-lab-play"),
-                          ("pause", "gan-lab-pause")):
-            c[name].add_class(css)  # names the browser test looks for
+        self.preset_menu = widgets.Dropdown(options=[("a lesson's story…", None), *((n, n) for n in PRESETS)],
+                                            value=None, description="preset", style={"description_width": width})
+        self.preset_menu.observe(lambda change: self._pick_preset(change["new"]), names="value")
+        self.replay_slider = widgets.IntSlider(value=0, min=0, max=0, description="replay frame", disabled=True,
+                                               continuous_update=True, style={"description_width": width},
+                                               layout=widgets.Layout(width="520px"))
+        self.replay_slider.observe(lambda change: self._scrub(change["new"]), names="value")
+        self.file_name = widgets.Text(value="gan_lab.pt", description="file", style={"description_width": width},
+                                      layout=widgets.Layout(width="260px"))
+        for widget, css in ((c["lr_d"], "gan-lab-lr-d"), (c["lr_g"], "gan-lab-lr-g"), (c["z_dim"], "gan-lab-z-dim"),
+                            (c["play"], "gan-lab-play"), (c["pause"], "gan-lab-pause"), (c["pin"], "gan-lab-pin"),
+                            (c["save"], "gan-lab-save"), (self.preset_menu, "gan-lab-preset"),
+                            (self.replay_slider, "gan-lab-replay"), (self.file_name, "gan-lab-file")):
+            widget.add_class(css)  # names the browser test looks for
         return c
+
+    def _pick_preset(self, name: str | None) -> None:
+        if name is None or self._refusing == "preset":
+            return
+        try:
+            self.preset(name)
+        except ValueError as error:
+            self._say(str(error))
+            self.redraw()
+
+    def _scrub(self, index: int) -> None:
+        """The replay slider moved: show that frame (while paused; while training the slider is off)."""
+        if self._refusing == "replay" or self.running or not len(self.history):
+            return
+        self.replay(min(index, len(self.history) - 1))
+
+    def _save_from_page(self) -> None:
+        try:
+            self.save(self.file_name.value)
+        except ValueError as error:  # CheckpointError too: a folder that cannot be written, a bad name
+            self._say(f"not saved: {error}")
+            self.redraw()
 
     def _take(self, name: str, value) -> None:
         """What a control's callback does with its new value: queue it for the trainer, or refuse it and say why."""
@@ -386,19 +604,88 @@ class GANLab:
 
     def _layout(self) -> widgets.Widget:
         self.status.add_class("gan-lab-status")
+        self.coverage.add_class("gan-lab-coverage")
+        self.pin_caption.add_class("gan-lab-pinned")
+        self.story.add_class("gan-lab-story")
         for image in self.images.values():
             image.add_class("gan-lab-pane")
+        for image in self.pin_images.values():
+            image.add_class("gan-lab-pinned-pane")
         c = self.controls
-        buttons = widgets.HBox([c[name] for name in ("play", "pause", "step_d", "step_g", "reset")])
-        settings = widgets.VBox([c[name] for name in SETTINGS])
+        buttons = widgets.HBox([c[name] for name in ("play", "pause", "step_d", "step_g", "reset", "pin", "unpin")])
+        settings = widgets.VBox([self.preset_menu, *(c[name] for name in self.shown),
+                                 widgets.HBox([self.file_name, c["save"]])])
         panes = widgets.GridBox(list(self.images.values()),
                                 layout=widgets.Layout(grid_template_columns="repeat(2, max-content)"))
-        return widgets.VBox([buttons, self.status, widgets.HBox([settings, panes]), self.coverage])
+        self.pin_box = widgets.VBox([self.pin_caption, *self.pin_images.values()],
+                                    layout=widgets.Layout(display="none", border="2px dashed #999", padding="2px"))
+        return widgets.VBox([buttons, self.status, self.replay_slider,
+                             widgets.HBox([settings, panes, self.pin_box]), self.coverage, self.story])
 
 
-def control(domain: Domain, value, label: str) -> widgets.Widget:
+# pane width and height (inches) and dots per inch: on a laptop, and larger for a projector
+PANE_SIZES = {"normal": (3.4, 3.2, 80), "projector": (4.6, 4.3, 100)}
+PINNED_PANES = ("samples", "discriminator")  # what a pinned frame shows beside the live panes
+LAB_FILE_FORMAT = "gan-lab/1"  # the "lab" entry of a file that lab.save writes
+
+
+def preset_named(name: str) -> Preset:
+    """The preset `name`, or a ValueError naming the ones there are."""
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(f"preset={name!r} is not allowed; allowed values: {', '.join(map(repr, PRESETS))}")
+    return PRESETS[name]
+
+
+def shown_controls(show) -> tuple[str, ...]:
+    """The controls a lab shows: `show`'s names (checked), or every one of SETTINGS when show is None."""
+    if show is None:
+        return SETTINGS
+    if isinstance(show, str) or not all(isinstance(name, str) for name in show):
+        raise ValueError(f"show={show!r} is not allowed; give a tuple of control names from: {', '.join(SETTINGS)}")
+    unknown = [name for name in show if name not in SETTINGS]
+    if unknown:
+        raise ValueError(f"show={tuple(show)!r} is not allowed: {', '.join(map(repr, unknown))} is not a control; "
+                         f"allowed names: {', '.join(SETTINGS)}")
+    return tuple(show)
+
+
+def pinned_caption(frame: Frame, cfg: TrainConfig) -> str:
+    """What a pinned frame was: its step, coverage and the settings it was trained with."""
+    coverage = f"{frame.coverage['modes']} modes, {frame.coverage['hq']:.0f}% HQ" if frame.coverage else ""
+    return (f"<b>pinned</b>: step {frame.step} · {coverage}<br><code>loss={cfg.loss}</code> "
+            f"<code>lr_d={cfg.lr_d:.2g}</code> <code>lr_g={cfg.lr_g:.2g}</code> <code>z_dim={cfg.z_dim}</code> "
+            f"<code>batch={cfg.batch_size}</code> <code>{cfg.regularizer}</code>")
+
+
+def curves_state(curves: Curves) -> dict:
+    """A lab's curves as plain values (what lab.save writes)."""
+    return {"max_bins": curves.max_bins, "width": curves.width, "steps": list(curves.steps),
+            "means": [list(row) for row in curves.means], "sum": list(curves._sum), "count": curves._count}
+
+
+def curves_from(state: dict) -> Curves:
+    """The Curves that `curves_state` wrote (KeyError or ValueError when they are not such)."""
+    curves = Curves(int(state["max_bins"]))
+    curves.width, curves.steps = int(state["width"]), [int(step) for step in state["steps"]]
+    curves.means = [[float(v) for v in row] for row in state["means"]]
+    curves._sum, curves._count = [float(v) for v in state["sum"]], int(state["count"])
+    if len(curves.steps) != len(curves.means) or len(curves._sum) != len(Curves.KEYS):
+        raise ValueError("the curves' steps and values do not match")
+    return curves
+
+
+def _on_this_computer(cfg: TrainConfig) -> TrainConfig:
+    """`cfg`, on "auto" when the device it names is not here (a file saved on a GPU, loaded on a laptop)."""
+    try:
+        get_device(cfg.device)
+    except (RuntimeError, ValueError):
+        return replace(cfg, device="auto")
+    return cfg
+
+
+def control(domain: Domain, value, label: str, width: str = "110px") -> widgets.Widget:
     """The widget that shows a control's domain: a dropdown, an integer slider or a slider over powers of 10."""
-    style = {"description_width": "110px"}
+    style = {"description_width": width}
     if domain.options:
         return widgets.Dropdown(options=domain.options, value=value, description=label, style=style)
     if domain.integer:

@@ -2,10 +2,11 @@
 update.
 
 `frame_of` copies what the panes need out of the trainer, between two steps, into a `Frame` of numpy arrays
-and floats (D's output on a grid, where G's update pushes its samples, the mode coverage), so the panes never
-touch the trainer. `Meter` decides how often the costlier numbers are measured. `Curves` and `thin_history` keep
-what a long session records bounded. `control_domains` says which values each control offers (lab.py builds
-the widgets from it) and `check_setting` which it takes; `guarded_update` is step D and step G under the guard.
+and floats (D's output on a grid, where G's update pushes its samples, G's image of a grid of the noise plane,
+the mode coverage and KL and JS on a grid), so the panes never touch the trainer. `Meter` decides how often the
+costlier numbers are measured. `Curves` and `thin_history` keep what a long session records bounded.
+`control_domains` says which values each control offers (lab.py builds the widgets from it) and `check_setting`
+which it takes; `guarded_update` is step D and step G under the guard.
 """
 from __future__ import annotations
 
@@ -22,14 +23,16 @@ from .config import BCE_LOSSES, LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, Tra
 from .data.toy import Target2D
 from .fixes import pack
 from .guard import DivergenceError, Snapshot, diverged_message, finite_weights, likely_cause
-from .metrics import EVAL_SAMPLES, evaluate_2d
+from .metrics import EVAL_SAMPLES, evaluate_2d, grid_divergences
 
 FRAME_SEED = 1234  # every frame shows G at the same z: points move smoothly, and training's own RNG is left alone
+DIVERGENCE_BINS = 20  # frames estimate KL and JS on a DIVERGENCE_BINS x DIVERGENCE_BINS grid
 
 
 @dataclass
 class Frame:
-    """One picture of the training: samples, D on a grid, G's push on its samples, the curves, the status."""
+    """One picture of the training: samples, D on a grid, G's push on its samples, G's manifold, the curves, the
+    status."""
 
     step: int
     steps_per_s: float
@@ -45,7 +48,9 @@ class Frame:
     arrow_from: np.ndarray  # (m, 2) generated points ...
     arrow_dir: np.ndarray  # (m, 2) ... and -grad_x of G's loss there: where G's update pushes them
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # "step", "loss_d", "loss_g", "d_real", "d_fake"
-    coverage: dict[str, float] = field(default_factory=dict)  # metrics.evaluate_2d of 2,500 samples
+    coverage: dict[str, float] = field(default_factory=dict)  # evaluate_2d of 2,500 samples, kl_grid and js_grid
+    manifold: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 2)))  # G's image of a grid of z: `manifold`
+    z_dim: int = 2  # the noise dimension: says which slice of the noise space `manifold` shows
 
 
 @torch.no_grad()
@@ -60,6 +65,29 @@ def d_grid(D, extent: float, loss: str, resolution: int, device: torch.device, m
     points = torch.stack([xx.flatten(), yy.flatten()], dim=1)
     out = D(points.repeat(1, m)).view(resolution, resolution)  # (R^2, 2m): m copies side by side, as `pack` lays them
     return (torch.sigmoid(out) if loss in BCE_LOSSES else out).cpu().numpy()
+
+
+@torch.no_grad()
+def manifold(G, z_dim: int, device: torch.device, lines: int = 11, points: int = 41,
+             half_width: float = 2.5) -> np.ndarray:
+    """G's image of a grid of the noise plane, (2 * lines, points, 2): how G warps the plane of (z1, z2).
+
+    Rows 0 .. lines-1 are lines of constant z1 (z2 runs over [-half_width, half_width] at `points` points), the
+    next `lines` rows lines of constant z2. With z_dim > 2 the other coordinates are 0: a 2-D slice of the noise
+    space. With z_dim = 1 it is the image of the noise line, (1, points, 2). G stays in the mode it is in.
+    """
+    for name, value, low in (("z_dim", z_dim, 1), ("lines", lines, 1), ("points", points, 2)):
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= {low}")
+    along = torch.linspace(-half_width, half_width, points, device=device)
+    if z_dim == 1:
+        return G(along[:, None]).reshape(1, points, 2).cpu().numpy()
+    fixed, running = torch.meshgrid(torch.linspace(-half_width, half_width, lines, device=device), along,
+                                    indexing="ij")  # (lines, points): `fixed` is constant along a line
+    z = torch.zeros(2, lines, points, z_dim, device=device)
+    z[0, ..., 0], z[0, ..., 1] = fixed, running  # z1 fixed on each line
+    z[1, ..., 0], z[1, ..., 1] = running, fixed  # z2 fixed on each line
+    return G(z.view(-1, z_dim)).reshape(2 * lines, points, 2).cpu().numpy()
 
 
 def g_push(trainer, x: Tensor) -> Tensor:
@@ -80,7 +108,8 @@ def frame_of(trainer, target: Target2D, loss: str, curves: Curves, steps_per_s: 
              coverage: dict | None = None, n_show: int = 512, n_arrows: int = 64, resolution: int = 64) -> Frame:
     """Everything the panes draw, copied out of the trainer into numpy arrays.
 
-    coverage: the last measure of the modes covered, or None to measure it now on 2,500 samples. The arrows are
+    coverage: the last measure of the modes covered, or None to measure it now on 2,500 samples, with KL and JS
+    against 2,500 real samples on a grid (metrics.grid_divergences, "kl_grid" and "js_grid"). The arrows are
     drawn on n_arrows samples, fewer when a pack of m does not divide them (at least m).
     """
     G, D, m = trainer.generator, trainer.discriminator, trainer.config.pack
@@ -92,13 +121,21 @@ def frame_of(trainer, target: Target2D, loss: str, curves: Curves, steps_per_s: 
     n_arrows = max(n_arrows - n_arrows % m, m)  # whole packs
     arrows = g_push(trainer, fake[:n_arrows])
     fake = fake.cpu()
-    coverage = evaluate_2d(fake, target) if coverage is None else coverage
+    coverage = measure_coverage(fake, target) if coverage is None else coverage
     return Frame(
         step=trainer.step_count, steps_per_s=steps_per_s, lr_d=trainer.lr_d, lr_g=trainer.lr_g, loss=loss, pack=m,
         extent=target.extent, real=real.numpy(), fake=fake[:n_show].numpy(),
         centres=target.centres.numpy(), heat=d_grid(D, target.extent, loss, resolution, device, m),
         arrow_from=fake[:n_arrows].numpy(), arrow_dir=arrows.cpu().numpy(), curves=curves.arrays(),
-        coverage=coverage)
+        coverage=coverage, manifold=manifold(G, trainer.z_dim, device), z_dim=trainer.z_dim)
+
+
+def measure_coverage(fake: Tensor, target: Target2D) -> dict[str, float]:
+    """evaluate_2d of the generated samples, with "kl_grid" and "js_grid": KL(real || G) and JS against as many
+    real samples (drawn at FRAME_SEED) on a DIVERGENCE_BINS x DIVERGENCE_BINS grid over the panes' square."""
+    real = target.sample(len(fake), generator=torch.Generator().manual_seed(FRAME_SEED))
+    grid = grid_divergences(real, fake, target.extent, bins=DIVERGENCE_BINS)
+    return {**evaluate_2d(fake, target), "kl_grid": grid["kl"], "js_grid": grid["js"]}
 
 
 class Meter:

@@ -11,11 +11,12 @@ import math
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from PIL import Image
 
 from .config import BCE_LOSSES
-from .lab_frames import Frame
+from .lab_frames import DIVERGENCE_BINS, Frame
 from .plots import FAKE_COLOUR, REAL_COLOUR
 
 
@@ -101,6 +102,53 @@ class ArrowsPane:
         return _square(self.ax, frame) + (self.quiver.N,)
 
 
+class ManifoldPane:
+    """G's manifold, as GAN Lab draws it: the lines of a grid of the noise plane (z1, z2), mapped by G into the
+    data plane; lines of constant z1 in one colour, of constant z2 in another, over faint real samples."""
+
+    COLOURS = ("tab:purple", "tab:green")  # z1 fixed, z2 fixed
+
+    def __init__(self, ax) -> None:
+        self.ax = ax
+        self.real = ax.scatter([], [], s=3, c=REAL_COLOUR, alpha=0.15, linewidths=0)
+        self.centres = ax.scatter([], [], marker="+", c="k", s=16, lw=0.8)
+        self.lines = [ax.add_collection(LineCollection([], colors=c, linewidths=0.8, alpha=0.8, label=label))
+                      for c, label in zip(self.COLOURS, ("z₁ fixed", "z₂ fixed"))]
+        self.dynamic = list(self.lines)
+        self.z_dim = None  # the legend and the title follow the noise dimension
+        ax.set_aspect("equal")
+
+    def update(self, frame: Frame) -> tuple:
+        """Show G's image of the grid; the key of the background (the title says which slice it is)."""
+        if frame.z_dim == 1:  # the noise line: one curve, along which z1 runs
+            segments = ([], list(frame.manifold))
+        else:
+            half = len(frame.manifold) // 2
+            segments = (list(frame.manifold[:half]), list(frame.manifold[half:]))
+        for collection, lines in zip(self.lines, segments):
+            collection.set_segments(lines)
+        self.real.set_offsets(frame.real)
+        self.centres.set_offsets(frame.centres)
+        if frame.z_dim != self.z_dim:
+            self.z_dim = frame.z_dim
+            self.ax.set_title(manifold_title(frame.z_dim), fontsize=8.5)
+            if frame.z_dim > 1:
+                self.ax.legend(handles=self.lines, loc="upper right", fontsize=7)
+            elif self.ax.get_legend() is not None:  # one curve: the title says what it is
+                self.ax.get_legend().remove()
+        return _square(self.ax, frame) + (frame.z_dim,)
+
+
+def manifold_title(z_dim: int) -> str:
+    """What the manifold pane shows, for a noise dimension z_dim."""
+    title = "G's manifold: the z-plane's grid mapped by G"
+    if z_dim == 1:
+        return f"{title}\n(the noise line)"
+    if z_dim == 2:
+        return title
+    return f"{title}\n(slice z3 = 0)" if z_dim == 3 else f"{title}\n(slice z3..z{z_dim} = 0)"
+
+
 class CurvesPane:
     """Losses (top) and D's mean outputs on real and generated samples (bottom) over the steps."""
 
@@ -156,7 +204,7 @@ def _square(ax, frame: Frame) -> tuple:
     return frame.extent, frame.centres.tobytes(), frame.real.tobytes()
 
 
-PANE_NAMES = ("samples", "discriminator", "arrows", "curves")
+PANE_NAMES = ("samples", "discriminator", "arrows", "manifold", "curves")
 
 
 def add_pane(fig: Figure, name: str, spec=None):
@@ -168,11 +216,13 @@ def add_pane(fig: Figure, name: str, spec=None):
         ax_loss.tick_params(labelbottom=False)
         return CurvesPane(ax_loss, ax_d)
     ax = fig.add_subplot(spec) if spec is not None else fig.add_subplot()
-    return {"samples": SamplesPane, "discriminator": HeatmapPane, "arrows": ArrowsPane}[name](ax)
+    panes = {"samples": SamplesPane, "discriminator": HeatmapPane, "arrows": ArrowsPane, "manifold": ManifoldPane}
+    return panes[name](ax)
 
 
 LIVE_MARGINS = {"default": dict(left=0.1, right=0.97, bottom=0.08, top=0.92),
                 "discriminator": dict(left=0.1, right=0.9, bottom=0.08, top=0.92),
+                "manifold": dict(left=0.1, right=0.97, bottom=0.08, top=0.87),  # room for a title of two lines
                 "curves": dict(left=0.13, right=0.97, bottom=0.12, top=0.92)}
 
 
@@ -223,20 +273,27 @@ def png_bytes(canvas: FigureCanvasAgg) -> bytes:
 
 
 def snapshot_figure(frame: Frame) -> Figure:
-    """All four panes side by side in one new figure: the lab's state as a still picture."""
-    fig = Figure(figsize=(13.6, 3.4), dpi=80, layout="constrained")
+    """All the panes side by side in one new figure, in the order of PANE_NAMES: the lab's state as a still
+    picture."""
+    fig = Figure(figsize=(3.4 * len(PANE_NAMES), 3.4), dpi=80, layout="constrained")
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(1, 4)
+    grid = fig.add_gridspec(1, len(PANE_NAMES))
     for i, name in enumerate(PANE_NAMES):
         add_pane(fig, name, grid[i]).update(frame)
     return fig
 
 
 def coverage_text(coverage: dict[str, float], n_modes: int) -> str:
-    """'modes covered: 7 of 8 · high quality: 91.2% · reverse KL: 0.04' (the VEEGAN / PacGAN protocol)."""
+    """'modes covered: 7 of 8 · high quality: 91.2% · reverse KL: 0.04' (the VEEGAN / PacGAN protocol), then,
+    when the coverage has them, KL and JS between the histograms of real and generated samples on the frames' grid:
+    '· on a 20×20 grid: KL(real‖G) 0.12, JS 0.03'."""
     if not coverage:
         return "modes covered: not measured yet"
     rkl = coverage["rkl"]
     rkl_text = f"{rkl:.2f}" if math.isfinite(rkl) else "∞ (no sample near a mode)"
-    return (f"modes covered: <b>{coverage['modes']} of {n_modes}</b> · high quality (within 3σ of a mode): "
+    text = (f"modes covered: <b>{coverage['modes']} of {n_modes}</b> · high quality (within 3σ of a mode): "
             f"{coverage['hq']:.1f}% · reverse KL: {rkl_text}")
+    if "kl_grid" in coverage:
+        text += (f" · on a {DIVERGENCE_BINS}×{DIVERGENCE_BINS} grid: KL(real‖G) {coverage['kl_grid']:.2f}, "
+                 f"JS {coverage['js_grid']:.2f}")
+    return text

@@ -2,8 +2,9 @@
 
 The server listens on 127.0.0.1 only, with a fresh random token, and runs on a temporary copy of the notebook, so
 nothing the browser does (outputs, autosave, checkpoints, workspaces) touches the repository. Every Jupyter directory
-(config, runtime, settings, workspaces) is a temporary one, so the user's own Jupyter setup changes nothing, and the
-settings turn off everything that would call the network (news, update checks, the extension manager's PyPI search).
+(config, runtime, settings, workspaces) is a temporary one, so the user's own Jupyter setup changes nothing. What
+turns off everything that would call the network (news, update checks, the extension manager's PyPI search) is what
+`make lab` uses too: the files of jupyter/ that `make` copies into the virtual environment (`OFFLINE_FILES`).
 """
 from __future__ import annotations
 
@@ -35,15 +36,24 @@ CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
-# User settings for the lab: no autosave (the copy is thrown away anyway), no news or update pop-ups, and every cell
-# kept in the page (no windowing), so "the n-th cell" is the n-th `.jp-Cell` in the DOM.
+# User settings for the lab: no autosave (the copy is thrown away anyway), and every cell kept in the page (no
+# windowing), so "the n-th cell" is the n-th `.jp-Cell` in the DOM. Nothing about news or updates: the test sees
+# what `make lab` shows.
 LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "checkForUpdates": False, "fetchNews": "false", "doNotDisturbMode": True},
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/extensionmanager-extension/plugin.jupyterlab-settings": {"enabled": False, "disclaimed": False},
 }
+# The offline classroom settings (jupyter/README.md), where `make` puts them in the virtual environment.
+OFFLINE_FILES = {REPO / "jupyter" / "jupyter_lab_config.json": Path(sys.prefix, "etc/jupyter/jupyter_lab_config.json"),
+                 REPO / "jupyter" / "overrides.json": Path(sys.prefix, "share/jupyter/lab/settings/overrides.json")}
+
+
+def check_offline_files() -> None:
+    """RuntimeError unless the offline settings are installed in this environment as jupyter/ has them."""
+    for source, installed in OFFLINE_FILES.items():
+        if not installed.is_file() or installed.read_bytes() != source.read_bytes():
+            raise RuntimeError(f"{installed} is missing or differs from {source.relative_to(REPO)}: run the tests "
+                               "with `make test`, which installs it")
 
 
 def find_chromium() -> str | None:
@@ -111,13 +121,13 @@ class LabServer:
             path.write_text(json.dumps(values))
 
     def _start(self, timeout: float) -> None:
+        check_offline_files()
         env = self._env()
         self._write_settings()
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly", "--ServerApp.open_browser=False",
+               "--ServerApp.open_browser=False",
                "--ServerApp.terminals_enabled=False", "--KernelManager.shutdown_wait_time=2"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")  # containers and CI often run as root; the server is still local-only
@@ -223,10 +233,17 @@ def copy_notebook(src: Path, root: Path) -> Path:
 # Page helpers (Playwright sync API). Locators are scoped to one notebook panel / one cell's output area.
 # ---------------------------------------------------------------------------------------------------------------
 
-def open_notebook(page, server: LabServer, rel_path: str, timeout_ms: int = 60_000):
-    """Open the notebook in JupyterLab and wait until its kernel is idle; returns the notebook panel's locator."""
-    page.goto(server.url(f"/lab/tree/{rel_path}"), wait_until="domcontentloaded", timeout=timeout_ms)
-    panel = page.locator(".jp-NotebookPanel").filter(has=page.locator(".jp-Notebook .jp-Cell")).first
+def open_notebook(page, server: LabServer, rel_path: str, timeout_ms: int = 60_000, alone: bool = False):
+    """Open the notebook in JupyterLab and wait until its kernel is idle; returns the notebook panel's locator.
+
+    alone: open it in a fresh workspace (`?reset`), so that the notebooks opened before are not restored beside it
+    (their kernels go on running on the server).
+    """
+    page.goto(server.url(f"/lab/tree/{rel_path}") + ("&reset" if alone else ""), wait_until="domcontentloaded",
+              timeout=timeout_ms)
+    # The panel in view: with a second notebook open, the first one's panel stays in the page, hidden.
+    shown = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel = shown.filter(has=page.locator(".jp-Notebook .jp-Cell")).first
     panel.wait_for(state="visible", timeout=timeout_ms)
     wait_kernel_idle(page, timeout_ms)
     return panel

@@ -2,12 +2,15 @@
 
 A lab starts from a random valid TrainConfig (every field, small networks), then takes 20 random actions: a control
 moved from code (`lab.set`) or on its widget, with values valid or not; play, pause, tick, step D, step G, reset;
-an update that overflows. After each action:
+an update that overflows; pin, replay of a kept frame, a preset; save, then going on with the lab loaded from the
+file. After each action:
 - no exception escaped (an invalid value given to `lab.set` raises ValueError naming the control, as documented;
   one sent to a widget is refused in the status line, which says why);
 - the trainer is built as a fresh lab from `lab.cfg` would be (architecture, optimizers, EMA, D's input, ...),
   `lab.trainer.config == lab.cfg`, and every control shows the configuration;
-- the weights are finite, or the status line shows the divergence message.
+- the weights are finite, or the status line shows the divergence message;
+- a pinned frame is the one pinned, unchanged; the replay slider spans the kept frames, which are at most
+  MAX_FRAMES, in the order of their steps.
 The panes' drawing (matplotlib, about 0.1 s a picture) is replaced by one that checks each frame and draws
 nothing, so that 200 sequences run in about a minute; test_lab.py draws packed and plain labs for real.
 """
@@ -15,7 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
+import tempfile
 import time
+from pathlib import Path
+
+import numpy as np
 
 import ipywidgets as widgets
 import pytest
@@ -28,8 +36,9 @@ from traitlets import TraitError
 import gan_lessons.lab as lab_module
 from gan_lessons.config import BCE_LOSSES, TrainConfig, replace
 from gan_lessons.guard import DivergenceError, finite_weights
-from gan_lessons.lab import SETTINGS, GANLab
+from gan_lessons.lab import PRESETS, SETTINGS, GANLab
 from gan_lessons.lab_frames import Frame
+from gan_lessons.lab_replay import MAX_FRAMES
 
 from test_lab import differences_from_fresh  # what a fresh lab's trainer would differ in
 from test_lab_reliability import allowed, junk  # what a control shows; values of every kind
@@ -99,7 +108,7 @@ def control_values(control: widgets.Widget) -> st.SearchStrategy:
 class CheckingPane:
     """Stands for a LivePane: checks that a frame fits the lab's settings, and draws nothing."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *size) -> None:
         self.name = name
 
     def render(self, frame: Frame) -> bytes:
@@ -118,6 +127,8 @@ class LabMachine(RuleBasedStateMachine):
     def start(self, cfg: TrainConfig, chunk: int) -> None:
         self.lab = GANLab(cfg, fps=0, chunk=chunk, fast_chunks=2)
         self.lab.trainer.guard_every = 4  # the guard looks at every weight often: a sequence is short
+        self.folder = Path(tempfile.mkdtemp(prefix="gan-lab-machine-"))
+        self.pinned_fake: np.ndarray | None = None
 
     # -- controls ------------------------------------------------------------------------------------------------
     @rule(data=st.data(), name=st.sampled_from(SETTINGS), valid=st.booleans())
@@ -194,6 +205,55 @@ class LabMachine(RuleBasedStateMachine):
         self.lab.tick(draw=False)
         assert isinstance(self.lab.error, DivergenceError) and "diverged" in self.lab.status.value
 
+    # -- pin, replay, presets, save and load ----------------------------------------------------------------------
+    @rule()
+    def pin(self) -> None:
+        self.pinned_fake = self.lab.pin().fake.copy()
+
+    @rule()
+    def unpin(self) -> None:
+        self.lab.unpin()
+        self.pinned_fake = None
+
+    @rule(data=st.data())
+    def replay(self, data) -> None:
+        lab = self.lab
+        n, step, kept = len(lab.history), lab.trainer.step_count, lab.history.steps
+        if n == 0:
+            with pytest.raises(ValueError, match="index="):
+                lab.replay(0)
+            return
+        index = data.draw(st.integers(-n, n - 1), label="index")
+        assert lab.replay(index).step == kept[index] and lab.frame.step == kept[index]
+        assert lab.trainer.step_count == step  # the panes go back, the trainer does not
+
+    @rule(name=st.sampled_from(list(PRESETS)))
+    def preset(self, name: str) -> None:
+        lab, before = self.lab, self.lab.cfg
+        wanted = replace(PRESETS[name].config, device=before.device)
+        if all(accepts(lab, wanted, field, getattr(wanted, field)) for field in SETTINGS):
+            lab.preset(name)
+            assert lab.cfg == wanted and lab.trainer.step_count == 0
+            lab.trainer.guard_every = 4
+        else:
+            with pytest.raises(ValueError, match=f"preset={name!r} does not fit"):
+                lab.preset(name)
+            assert lab.cfg == before
+
+    @rule()
+    def save_and_go_on_from_the_file(self) -> None:
+        lab = self.lab
+        if not finite_weights(lab.trainer.generator, lab.trainer.discriminator):
+            return  # (the status says it diverged; the file would hold what the lab holds)
+        path = lab.save(self.folder / "lab.pt")
+        lab.redraw()
+        loaded = GANLab.load(path, fps=0, chunk=lab.chunk, fast_chunks=2)
+        assert loaded.trainer.step_count == lab.trainer.step_count and loaded.cfg == lab.cfg
+        np.testing.assert_array_equal(loaded.frame.fake, lab.frame.fake)
+        lab.close()
+        self.lab, self.pinned_fake = loaded, None
+        loaded.trainer.guard_every = 4
+
     # -- after each action -------------------------------------------------------------------------------------
     @invariant()
     def the_trainer_is_built_from_the_labs_settings(self) -> None:
@@ -218,9 +278,21 @@ class LabMachine(RuleBasedStateMachine):
         trainer = self.lab.trainer
         assert finite_weights(trainer.generator, trainer.discriminator) or "stopped" in self.lab.status.value
 
+    @invariant()
+    def the_pinned_frame_and_the_replay_are_as_kept(self) -> None:
+        lab = self.lab
+        assert (lab.pinned is None) == (self.pinned_fake is None)
+        if lab.pinned is not None:
+            np.testing.assert_array_equal(lab.pinned.fake, self.pinned_fake)
+        steps = lab.history.steps
+        assert len(steps) <= MAX_FRAMES and steps == sorted(set(steps))
+        assert lab.replay_slider.max == max(len(steps) - 1, 0) and lab.replay_slider.value <= lab.replay_slider.max
+
     def teardown(self) -> None:
         if hasattr(self, "lab"):
             self.lab.close()
+        if hasattr(self, "folder"):
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def test_any_sequence_of_actions_leaves_the_lab_consistent(monkeypatch):
