@@ -205,7 +205,8 @@ def run(quick: bool = False) -> list[dict]:
         record("lab_2d.matmul_bound_steps_per_s_all_cores", bound_all, "steps/s", None, "higher", None,
                f"the same ceiling with {cores} torch threads (every core of this machine)"),
         record("lab_2d.steps_per_s_redraw", rate_redraw, "steps/s", 500, "higher", None,
-               f"lab thread training and redrawing 4 panes (fps={lab.fps:g}), the lab's defaults (lab.LAB_DEFAULTS)"),
+               f"lab thread training and redrawing {len(lab.panes)} panes (fps={lab.fps:g}), the lab's defaults "
+               "(lab.LAB_DEFAULTS)"),
         record("lab_2d.frames_per_s", fps, "frames/s", 5, "higher", None, "frames drawn in that run"),
         record("lab_2d.seconds_to_ring", ring_seconds, "s", 10, "lower", None,
                "from play to 8/8 modes with >= 80% high-quality samples, as the lab shows it, the lab's defaults "
