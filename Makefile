@@ -13,7 +13,7 @@ LAB_ARGS  ?=
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-gpu clean html bench
+.PHONY: lab test test-gpu clean html bench slides
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,3 +56,9 @@ html: $(STAMP)
 	mkdir -p build/html
 	env -u MPLBACKEND GAN_LESSONS_FAST=0 $(BIN)/jupyter nbconvert --to html --execute \
 		--ExecutePreprocessor.timeout=3600 --output-dir build/html notebooks/*.ipynb
+
+# Every lesson executed in full mode and written as a reveal.js deck into build/slides/ (one page per lesson, its
+# slides as the cells' metadata says, reveal.js and MathJax copied beside them): decks open offline from the file
+# system. Live widgets cannot run there; the lab shows its still picture.
+slides: $(STAMP)
+	env -u MPLBACKEND GAN_LESSONS_FAST=0 $(BIN)/python -m gan_lessons.decks notebooks/*.ipynb --out build/slides
