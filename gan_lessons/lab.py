@@ -55,7 +55,7 @@ class _TrainerReplaced(Exception):
 # hidden layers of 64 units and learn at 3e-3. Of the starting points that `python -m benchmarks.lab_defaults`
 # measures (benchmarks/lab_defaults.md), it covers the ring in the fewest seconds. Lessons that tell a story (a
 # collapse, a fix) pass their own TrainConfig; TrainConfig() itself stays the lessons' plain 2-D GAN.
-LAB_DEFAULTS = TrainConfig(depth=3, hidden=64, lr_d=3e-3, lr_g=3e-3, regularizer="none")
+LAB_DEFAULTS = PRESETS["fast ring"].config  # defined once, in lab_presets.py
 
 
 class GANLab:

@@ -34,7 +34,7 @@ PRESETS: dict[str, Preset] = {
               "By step 4,000 (about 8 s of training on one core) it covers all 8 modes with at least 80% of its "
               "samples within 3σ of one, in each of the 3 seeds measured.",
         lesson="05",
-        # gan_lessons.lab.LAB_DEFAULTS, built again here because lab.py imports this module (a test holds them equal)
+        # gan_lessons.lab.LAB_DEFAULTS: lab.py takes its defaults from here
         config=TrainConfig(depth=3, hidden=64, lr_d=3e-3, lr_g=3e-3, regularizer="none"),
         watch="the coverage line jumps about before it settles (7 or 8 modes at step 500, 3 to 7 at step 1,000), "
               "then reads 8 of 8 with at least 80% high quality by step 4,000"),
