@@ -5,6 +5,7 @@ A generated sample is *high quality* if it lies within 3 sigma of its nearest mo
 histogram of high-quality samples over the modes with the uniform distribution of the target.
 Even perfect samples fall within 3 sigma only 1 - exp(-9/2) = 98.9% of the time (chi-square, 2 d.o.f.).
 `grid_divergences` adds KL and JS between histograms on a grid, as GAN Lab shows them: for watching a run.
+`paired_difference` compares two arms run on the same seeds (lesson 11).
 """
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ import torch
 from torch import Tensor
 
 EVAL_SAMPLES = 2500  # samples per evaluation, as in VEEGAN and PacGAN
+
+
+def paired_difference(acc_with, acc_without) -> tuple[float, float]:
+    """(mean, standard error) of the per-seed differences `acc_with - acc_without`: both arms of a seed share its
+    data, so the differences, not the two arms apart, carry the noise (lesson 11 writes this out)."""
+    diff = torch.as_tensor(acc_with, dtype=torch.float64) - torch.as_tensor(acc_without, dtype=torch.float64)
+    if len(diff) < 2:
+        raise ValueError(f"paired_difference needs at least 2 seeds per arm, got {len(diff)}")
+    return diff.mean().item(), diff.std().item() / math.sqrt(len(diff))
 
 
 def nearest_mode(x: Tensor, centres: Tensor) -> tuple[Tensor, Tensor]:

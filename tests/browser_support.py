@@ -8,6 +8,8 @@ turns off everything that would call the network (news, update checks, the exten
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -23,9 +25,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 import psutil
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -54,6 +58,28 @@ def check_offline_files() -> None:
         if not installed.is_file() or installed.read_bytes() != source.read_bytes():
             raise RuntimeError(f"{installed} is missing or differs from {source.relative_to(REPO)}: run the tests "
                                "with `make test`, which installs it")
+
+
+def missing(reason: str):
+    """Skip the browser test for `reason`, or fail when GAN_LESSONS_REQUIRE_BROWSER is set (CI)."""
+    if os.environ.get("GAN_LESSONS_REQUIRE_BROWSER", "0") not in ("", "0"):
+        pytest.fail(reason + " (and GAN_LESSONS_REQUIRE_BROWSER is set)")
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def browser_page(chromium_path: str, width: int, height: int) -> Iterator:
+    """A page of a fresh headless Chromium with a `width` x `height` window; closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
 
 
 def find_chromium() -> str | None:
@@ -385,6 +411,38 @@ def type_into_readout(slider, value: str) -> None:
     readout.press("Enter")
 
 
+@dataclasses.dataclass
+class LiveChange:
+    """What `play_then_change_lr_d` saw: steps before and after play, the learning rates, and the pane pictures."""
+
+    step0: int
+    started: int
+    lr_before: float
+    new_lr: float
+    lag_s: float  # from typing the value to the status showing the trainer's new learning rate
+    step_at_change: int
+    frames: set[str]  # the pane pictures seen while training, before the change
+
+
+def play_then_change_lr_d(output) -> LiveChange:
+    """Press the lab's play, see the steps rise and the pictures change, then type a new lr_d into the slider's
+    readout and wait until the running trainer reports it and the steps go on."""
+    output.locator(".gan-lab-play").click()
+    step0, lr_before, _ = read_status(output)
+    started = wait_step_above(output, step0, 30, "the step count to rise after play")
+    frames = collect_frames(output, 1.5)
+    assert len(frames) >= 2, f"the pane pictures did not change while training ({len(frames)} distinct)"
+    slider = output.locator(".gan-lab-lr-d")
+    type_into_readout(slider, "5e-4" if not lr_close(lr_before, 5e-4, 0.2) else "2e-3")
+    # The slider snaps a typed value to its step (5e-4 -> 10**-3.3 = 5.01e-4); its readout shows what it holds.
+    new_lr = float(slider.locator(".widget-readout").inner_text())
+    assert not lr_close(new_lr, lr_before, 0.05), f"the slider kept lr_d={new_lr:g} (was {lr_before:.2e})"
+    lag = wait_lr_d(output, new_lr, 5)
+    step_at_change = read_status(output)[0]
+    wait_step_above(output, step_at_change, 10, "the step count to keep rising with the new lr_d")
+    return LiveChange(step0, started, lr_before, new_lr, lag, step_at_change, frames)
+
+
 def image_sources(output, selector: str = "img.gan-lab-pane") -> list[str]:
     """The current `src` of each pane image (blob: or data: URLs; a new URL each time the picture changes)."""
     return output.locator(selector).evaluate_all("els => els.map(e => e.src)")
@@ -398,6 +456,23 @@ def collect_frames(output, seconds: float) -> set[str]:
         seen.update(image_sources(output))
         time.sleep(0.1)
     return seen
+
+
+@contextlib.contextmanager
+def serving(notebook: Path, log_name: str) -> Iterator[tuple[LabServer, Path]]:
+    """A private JupyterLab serving a temporary copy of `notebook`: (server, the copy's path). Afterwards the server
+    is stopped, kernels and all, the copy removed, and no process of it may be left running."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tmp, server = fresh_tmp("gan-lessons-browser-"), None
+    try:
+        copy = copy_notebook(notebook, tmp / "root")
+        server = LabServer(tmp / "root", tmp / "home", ARTIFACTS / log_name)
+        yield server, copy
+    finally:
+        if server is not None:
+            server.stop()
+        remove_tree(tmp)
+    assert not server.leftovers, f"processes still running after the server stopped: {server.leftovers}"
 
 
 def fresh_tmp(prefix: str) -> Path:

@@ -24,10 +24,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import (ARTIFACTS, CHROMIUM_ARGS, REPO, LabServer, collect_frames, copy_notebook, find_chromium,
-                             fresh_tmp, lab_cell_index, lr_close, open_notebook, read_status, remove_tree,
-                             run_cells_through, type_into_readout, wait_for_widget, wait_lr_d, wait_paused,
-                             wait_step_above)
+from browser_support import (ARTIFACTS, REPO, browser_page, collect_frames, lab_cell_index, missing, open_notebook,
+                             play_then_change_lr_d, read_status, run_cells_through, serving, type_into_readout,
+                             wait_for_widget, wait_paused, wait_step_above)
 
 pytestmark = pytest.mark.browser
 
@@ -68,56 +67,20 @@ def wait_status(output, pattern: str, timeout_s: float, what: str) -> re.Match:
     return found
 
 
-def _missing(reason: str):
-    if os.environ.get("GAN_LESSONS_REQUIRE_BROWSER", "0") not in ("", "0"):
-        pytest.fail(reason + " (and GAN_LESSONS_REQUIRE_BROWSER is set)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    path = find_chromium()
-    if path is None:
-        _missing("no Chromium found (/usr/bin/chromium): run `bash scripts/ensure_browser.sh` as root, "
-                 "or set GAN_LESSONS_CHROMIUM=/path/to/chromium")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("the playwright package is not installed (pip install -e '.[dev]')")
-    return path
-
-
 @pytest.fixture(scope="module")
 def served(chromium_path: str):
     """A private JupyterLab serving a temporary copy of the lesson; stopped, kernels and all, afterwards."""
     if not LESSON.exists():
-        _missing(f"{LESSON.name} does not exist yet: the browser test drives its `lab` cell")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        missing(f"{LESSON.name} does not exist yet: the browser test drives its `lab` cell")
     (ARTIFACTS / "live_lab_failure.png").unlink(missing_ok=True)
-    tmp, server = fresh_tmp("gan-lessons-browser-"), None
-    try:
-        copy = copy_notebook(LESSON, tmp / "root")
-        server = LabServer(tmp / "root", tmp / "home", ARTIFACTS / "jupyterlab.log")
-        yield server, copy
-    finally:
-        if server is not None:
-            server.stop()
-        remove_tree(tmp)
-    assert not server.leftovers, f"processes still running after the server stopped: {server.leftovers}"
+    with serving(LESSON, "jupyterlab.log") as served_copy:
+        yield served_copy
 
 
 @pytest.fixture()
 def page(served, chromium_path: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        try:
-            pg = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-            pg.set_default_timeout(15_000)
-            yield pg
-        finally:
-            browser.close()
+    with browser_page(chromium_path, 1280, 1000) as pg:
+        yield pg
 
 
 def test_live_lab_slider_reaches_running_trainer_and_a_class_session_is_saved_and_loaded(served, page):
@@ -134,20 +97,9 @@ def test_live_lab_slider_reaches_running_trainer_and_a_class_session_is_saved_an
         run_cells_through(panel, index)
         wait_for_widget(panel, output, ".gan-lab-status", LAB_TIMEOUT_S, f"the lab (output of cell {index})")
         t_cells = time.monotonic() - t0 - t_open
-        output.locator(".gan-lab-play").click()
-        step0, lr_before, _ = read_status(output)
-        started = wait_step_above(output, step0, 30, "the step count to rise after play")
-        frames = collect_frames(output, 1.5)
-        assert len(frames) >= 2, f"the pane pictures did not change while training ({len(frames)} distinct)"
-
-        slider = output.locator(".gan-lab-lr-d")
-        type_into_readout(slider, "5e-4" if not lr_close(lr_before, 5e-4, 0.2) else "2e-3")
-        # The slider snaps a typed value to its step (5e-4 -> 10**-3.3 = 5.01e-4); its readout shows what it holds.
-        new_lr = float(slider.locator(".widget-readout").inner_text())
-        assert not lr_close(new_lr, lr_before, 0.05), f"the slider kept lr_d={new_lr:g} (was {lr_before:.2e})"
-        lag = wait_lr_d(output, new_lr, 5)
-        step_at_change = read_status(output)[0]
-        wait_step_above(output, step_at_change, 10, "the step count to keep rising with the new lr_d")
+        change = play_then_change_lr_d(output)
+        step0, started, lr_before, new_lr = change.step0, change.started, change.lr_before, change.new_lr
+        lag, step_at_change, frames = change.lag_s, change.step_at_change, change.frames
         frames_after = collect_frames(output, 1.5)
         assert len(frames_after - frames) >= 2, "the pane pictures stopped changing after lr_d changed"
         cell.scroll_into_view_if_needed()

@@ -2,6 +2,7 @@
 than a 1280x720 screen by its estimate (except the code cells listed below)."""
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -22,30 +23,24 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 HEADING_LINE = re.compile(r"^#{1,6}\s")
 
-# Code cells taller than a slide on their own, by estimate_height (rows; the parts in brackets). Each stands alone on
-# its sub-slide, so no other slide break would help: it fits once its figure or the lab is made smaller. The test
-# below fails when one of them fits, so that the list only shrinks.
+# Code cells taller than a slide on their own, by estimate_height (rows; the parts in brackets), each for the reason
+# given. Each stands alone on its sub-slide, so no other slide break would help. In JupyterLab the slides are aligned
+# to the top and scroll (jupyter/overrides.json): the lab's buttons, status line, controls and first row of panes are
+# on the screen (tests/test_browser_slides.py checks its slider is), the rest is a scroll away. The test below fails
+# when one of them fits, so that the list only shrinks.
 TALL_CODE_CELLS = {
-    ("00", "c10"): "53: the live lab (50 rows: buttons, status and three rows of 256 px panes, about 900 px)",
-    ("01", "c17"): "40: 18 rows of code over a 14 x 4.5 in figure (22)",
-    ("02", "c03"): "38: 13 rows of code over a 9 x 4.5 in figure (25)",
-    ("02", "c10"): "43: 15 rows of code over an 11 x 5 in figure (28)",
-    ("02", "c15"): "38: 10 rows of code, 3 printed, an image grid counted as 4.5 in square (25; cropped, it is less)",
-    ("02", "c17"): "38: 17 rows of code over an 8 x 3.5 in figure (20), 1 printed",
-    ("03", "c23"): "37: 12 rows of code over an 11 x 4.5 in figure (25)",
-    ("03", "c27"): "47: 14 rows of code over an 8 x 6 in figure (33)",
-    ("04", "c12"): "40: 12 rows of code over an 8 x 5 in figure (28)",
-    ("05", "c15"): "36: 13 rows of code over a 12 x 4 in figure (22), 1 printed",
+    ("00", "c10"): "53: the live lab (50 rows: buttons, status, controls and three rows of panes, about 900 px)",
     ("05", "c18"): "53: the live lab (50 rows)",
-    ("06", "c27"): "43: 23 rows of code over a 10 x 3.3 in figure (19), 1 printed",
-    ("07", "c11"): "36: 10 rows of code over a 10 x 4.6 in figure (26)",
+    ("06", "c27"): "43: 23 rows of code over a 10 x 3.3 in figure (19), 1 printed; in the 11 rows left, the 2 x 8 "
+                   "unsure digits the lesson reads would be 60 px tall",
     ("07", "c14"): "53: the live lab (50 rows)",
-    ("07", "c42"): "52: 9 rows of code over a 13 x 8.5 in figure (43)",
-    ("08", "c39b"): "51: 9 rows of code over a 15 x 9.4 in figure (42)",
-    ("08", "c41c"): "37: 27 rows of code and a printed table of 10",
-    ("08", "c41n"): "67: 20 rows of code over a 15 x 9.4 in figure (42), 5 printed",
+    ("08", "c39b"): "51: 9 rows of code over a 15 x 9.4 in figure (42): 3 x 5 small multiples, one per fix; in the 26 "
+                    "rows left a panel would be 1 in and the titles would overlap",
+    ("08", "c41c"): "37: 27 rows of code (six claims, each with the table rows that bear on it) and a printed table of "
+                    "10; no figure to shrink",
+    ("08", "c41n"): "67: 20 rows of code over a 15 x 9.4 in figure (42), 5 printed: 3 x 5 small multiples, one per "
+                    "fix; the code and the table leave the figure 10 rows",
     ("08", "c41q"): "53: the live lab (50 rows)",
-    ("09", "c21"): "42: 9 rows of code over a 6 x 6 in figure (33)",
 }
 
 
@@ -108,6 +103,47 @@ def test_solutions_and_only_they_are_skipped(path):
     for i, (cell, kind) in enumerate(zip(cells, stored_types(cells))):
         solution = "solution" in cell.get("metadata", {}).get("tags", [])
         assert (kind == "skip") == solution, f"{path.name} cell {i} ({cell['id']}): solution={solution}, {kind!r}"
+
+
+def defined_and_read(code: str) -> tuple[set[str], set[str]]:
+    """The names a cell's code binds (assignments, def, class, import, loop and `with` targets) and those it reads."""
+    tree = ast.parse("\n".join(line for line in code.split("\n") if not line.lstrip().startswith(("%", "!"))))
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return bound, read
+
+
+def names_only_solutions_define(cells: list[dict]) -> dict[str, set[str]]:
+    """{cell id: the names it reads that only skipped solution cells bind} for every other code cell."""
+    solutions, others = set(), set()
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            (solutions if sl.is_solution(cell) else others).update(defined_and_read(sl.source(cell))[0])
+    orphans = solutions - others
+    found = {cell.get("id", str(i)): defined_and_read(sl.source(cell))[1] & orphans for i, cell in enumerate(cells)
+             if cell["cell_type"] == "code" and not sl.is_solution(cell)}
+    return {cell_id: names for cell_id, names in found.items() if names}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_slides_run_without_the_skipped_solutions(path):
+    """A teacher presents without the solutions (they are skipped): no other cell may need what only they define."""
+    orphans = names_only_solutions_define(lesson_cells(path))
+    assert not orphans, f"{path.name}: these cells read names that only a solution cell defines: {orphans}"
+
+
+def test_a_cell_that_needs_a_solution_is_found():
+    cells = [code(1), {"cell_type": "code", "id": "s", "metadata": {"tags": ["solution"]},
+                       "source": "def f_solution(x):\n    return x\nfrom math import tau"},
+             {"cell_type": "code", "id": "u", "metadata": {}, "source": "y = f_solution(2) + tau"},
+             {"cell_type": "code", "id": "v", "metadata": {}, "source": "def g(x):\n    return x\nz = g(1)"}]
+    assert names_only_solutions_define(cells) == {"u": {"f_solution", "tau"}}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .. import losses
+from .. import losses, metrics
 from .verdict import CheckResult, Question, call, call_own, compare_tensor, failed, passed
 
 
@@ -17,11 +17,6 @@ def _pair(value) -> tuple[float, float] | None:
         return float(mean), float(se)
     except (TypeError, ValueError):
         return None
-
-
-def _paired_reference(with_gen: torch.Tensor, without: torch.Tensor) -> tuple[float, float]:
-    diff = with_gen.double() - without.double()
-    return diff.mean().item(), (diff.std(unbiased=True) / math.sqrt(len(diff))).item()
 
 
 def check_paired_difference(fn) -> CheckResult:
@@ -34,7 +29,7 @@ def check_paired_difference(fn) -> CheckResult:
     pair = _pair(got)
     if pair is None:
         return failed(f"expected two numbers (mean difference, standard error), got {type(got).__name__}")
-    (mean, se), (mean_ref, se_ref) = pair, _paired_reference(acc_with, acc_without)
+    (mean, se), (mean_ref, se_ref) = pair, metrics.paired_difference(acc_with, acc_without)
     diff = (acc_with - acc_without).double()
     if abs(mean + mean_ref) < 1e-6 and abs(mean_ref) > 1e-6:
         return failed("the sign is flipped: report with minus without, so that a gain is positive")
