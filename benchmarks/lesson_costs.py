@@ -4,7 +4,8 @@
     python -m benchmarks.lesson_costs 05 07 --fast      # some lessons, in the tests' fast mode
 
 Each lesson runs in a fresh process (`jupyter nbconvert --execute`, the kernel its child) with one torch thread,
-as a student's laptop runs it beside a browser. The peak memory is the largest resident set of that process tree,
+as a student's laptop runs it beside a browser; the seconds of each code cell are kept too (by cell id), for the
+teacher's guide's plans. The peak memory is the largest resident set of that process tree,
 sampled every 0.2 s (psutil). Results go to benchmarks/lesson_costs.json and .md, merged by lesson, after each
 lesson, so that an interrupted run keeps what it measured. docs/teaching.md reads its timings from here.
 """
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -53,8 +55,22 @@ def run_lesson(path: Path, fast: bool) -> dict:
             time.sleep(0.2)
         seconds = time.perf_counter() - start
         error = process.stderr.read()[-2000:] if process.returncode else ""
+        executed = Path(out, path.name)
+        cells = cell_seconds(json.loads(executed.read_text(encoding="utf-8"))) if executed.exists() else {}
     return {"lesson": path.stem, "mode": "fast" if fast else "full", "seconds": round(seconds, 1),
-            "peak_mib": round(peak / 2**20), "ok": process.returncode == 0, "error": error}
+            "peak_mib": round(peak / 2**20), "ok": process.returncode == 0, "error": error, "cells": cells}
+
+
+def cell_seconds(notebook: dict) -> dict[str, float]:
+    """{cell id: seconds from the kernel starting the cell to its reply}, from the timings nbconvert records."""
+    seconds = {}
+    for cell in notebook["cells"]:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            begin, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            seconds[cell["id"]] = round((end - begin).total_seconds(), 2)
+    return seconds
 
 
 def write(results: dict) -> None:

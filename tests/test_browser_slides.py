@@ -47,13 +47,29 @@ def slide_of(frame) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def wait_slide(frame, wanted, timeout_s: float = 10) -> None:
+    """Wait until the slide shown satisfies `wanted((slide, sub-slide))`."""
+    deadline = time.monotonic() + timeout_s
+    while not wanted(now := slide_of(frame)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the deck stayed at slide {now}")
+        time.sleep(0.05)
+
+
+def on_screen(locator, height: int = 720) -> bool:
+    """Whether the element lies wholly inside the window (the frame fills it, full screen)."""
+    box = locator.bounding_box()
+    return bool(box) and 0 <= box["y"] and box["y"] + box["height"] <= height
+
+
 def rise_frame(page, timeout_s: float = 60):
-    """The slideshow's frame (the RISE page inside JupyterLab), once its deck is drawn."""
+    """The slideshow's frame (the RISE page in JupyterLab's preview panel), once its deck is drawn."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        frames = [f for f in page.frames if "/rise/" in f.url]
-        if frames and frames[0].locator(".reveal .slides section.present").count():
-            return frames[0]
+        for iframe in page.locator("iframe").element_handles():
+            frame = iframe.content_frame()
+            if frame and "/rise/" in frame.url and frame.locator(".reveal .slides section.present").count():
+                return frame
         time.sleep(0.25)
     raise AssertionError(f"no slideshow appeared within {timeout_s:.0f} s; frames: {[f.url for f in page.frames]}")
 
@@ -78,8 +94,8 @@ def test_a_lesson_plays_as_live_slides_and_its_lab_trains_on_a_slide(served, chr
             panel = open_notebook(page, server, notebook.relative_to(server.root).as_posix())
             panel.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").first.click()  # the first cell
             page.locator("jp-button[data-command='RISE:preview']").click()
-            page.locator("jp-button[title='Open the slideshow in full screen']").click()
             frame = rise_frame(page)
+            page.locator("jp-button[title='Open the slideshow in full screen']").click()
             assert slide_of(frame) == (0, 0), f"the slideshow opened at {frame.url}, not at the first slide"
             page.wait_for_function("() => document.fullscreenElement !== null", timeout=10_000)
 
@@ -107,8 +123,18 @@ def test_a_lesson_plays_as_live_slides_and_its_lab_trains_on_a_slide(served, chr
 
             change = play_then_change_lr_d(output)
             page.screenshot(path=str(ARTIFACTS / "slides_lab.png"))
-            box = output.locator(".gan-lab-lr-d").bounding_box()
-            assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720, f"the slider is off the screen: {box}"
+            assert on_screen(output.locator(".gan-lab-lr-d")), "the lr_d slider is off the screen"
+            # RISE makes a slide taller than the screen scroll when the slide is entered (its `scroll` setting), not
+            # when a cell's output grows: leave the lab's slide and come back, as the teacher's guide says.
+            here = slide_of(frame)
+            frame.locator(".reveal .controls .navigate-up").click()
+            wait_slide(frame, lambda now: now != here)
+            frame.locator(".reveal .controls .navigate-down").click()
+            wait_slide(frame, lambda now: now == here)
+            last_pane = output.locator("img.gan-lab-pane").last
+            last_pane.scroll_into_view_if_needed()
+            assert on_screen(last_pane), f"the lab's last pane cannot be scrolled to: {last_pane.bounding_box()}"
+            page.screenshot(path=str(ARTIFACTS / "slides_lab_scrolled.png"))
             output.locator(".gan-lab-pause").click()
 
             # Math is typeset on the slides (MathJax from the environment), and nothing came from outside.
