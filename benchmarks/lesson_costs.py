@@ -7,7 +7,8 @@ Each lesson runs in a fresh process (`jupyter nbconvert --execute`, the kernel i
 as a student's laptop runs it beside a browser; the seconds of each code cell are kept too (by cell id), for the
 teacher's guide's plans. The peak memory is the largest resident set of that process tree,
 sampled every 0.2 s (psutil). Results go to benchmarks/lesson_costs.json and .md, merged by lesson, after each
-lesson, so that an interrupted run keeps what it measured. docs/teaching.md reads its timings from here.
+lesson, so that an interrupted run keeps what it measured, and into the cost table of docs/teaching.md
+(tests/test_teaching.py checks the table and the guide's plans against the cells' seconds).
 """
 from __future__ import annotations
 
@@ -88,10 +89,35 @@ def write(results: dict) -> None:
     OUT.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
+GUIDE = ROOT / "docs" / "teaching.md"
+TABLE_HEADER = "| lesson | full mode: minutes | fast mode: minutes | peak memory, full mode (MiB) |"
+
+
+def guide_table(results: dict) -> str:
+    """The cost table of docs/teaching.md: a row per lesson measured in full mode."""
+    rows = [TABLE_HEADER, "|---|---|---|---|"]
+    for key in sorted(k for k in results if k.endswith("/full")):
+        full, fast = results[key], results.get(key.replace("/full", "/fast"))
+        fast_minutes = f"{fast['seconds'] / 60:.1f}" if fast and fast["ok"] else "not measured"
+        minutes = f"{full['seconds'] / 60:.1f}" if full["ok"] else "FAILED"
+        rows.append(f"| {full['lesson']} | {minutes} | {fast_minutes} | {full['peak_mib']} |")
+    return "\n".join(rows)
+
+
+def update_guide(results: dict) -> None:
+    """Replace the cost table in docs/teaching.md (the lines from its header to the next blank line)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    start = text.index("| lesson | full mode")
+    end = text.index("\n\n", start)
+    GUIDE.write_text(text[:start] + guide_table(results) + text[end:], encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lessons", nargs="*", help="lesson numbers (00 to 11); all when none")
     parser.add_argument("--fast", action="store_true", help="the tests' fast mode instead of the full lessons")
+    parser.add_argument("--guide", action="store_true",
+                        help="only write the measured costs into docs/teaching.md's table (it also follows each run)")
     args = parser.parse_args(argv)
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     known = {p.name[:2]: p for p in notebooks}
@@ -101,10 +127,14 @@ def main(argv: list[str] | None = None) -> dict:
     chosen = [known[n] for n in args.lessons] if args.lessons else notebooks
     path = OUT.with_suffix(".json")
     results = json.loads(path.read_text()) if path.exists() else {}
+    if args.guide:
+        update_guide(results)
+        return results
     for notebook in chosen:
         result = run_lesson(notebook, args.fast)
         results[f"{result['lesson']}/{result['mode']}"] = result
         write(results)
+        update_guide(results)
         print(f"{result['lesson']} ({result['mode']}): {result['seconds'] / 60:.1f} min, "
               f"peak {result['peak_mib']} MiB, {'ok' if result['ok'] else 'FAILED'}", flush=True)
     return results
