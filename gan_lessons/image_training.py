@@ -102,16 +102,21 @@ def make_dcgan_trainer(cfg: DCGANConfig = DCGANConfig(), images: Tensor | None =
 
 
 # -- lesson 09's conditional GAN ----------------------------------------------------------------------------------
-def train_conditional_mnist(images: Tensor, labels: Tensor, n_steps: int, seed: int = 0,
-                            projection: bool = True, progress: bool = False) -> GANTrainer:
-    """The conditional GAN of lesson 09 on images (N, 1, 28, 28) in [-1, 1]: G 110-128-256-784, a projection
-    (or, with projection=False, a concatenation) discriminator 784-256-128, Adam 1e-3, batch 64."""
+def conditional_mnist_trainer(images: Tensor, labels: Tensor, seed: int = 0, projection: bool = True) -> GANTrainer:
+    """The conditional GAN of lesson 09 on images (N, 1, 28, 28) in [-1, 1], before any step: G 110-128-256-784, a
+    projection (or, with projection=False, a concatenation) discriminator 784-256-128, Adam 1e-3, batch 64."""
     seed_everything(seed)
     generator = ConditionalMLPGenerator(100, 10, (128, 256)).to(images.device)
     discriminator = (ProjectionDiscriminator if projection else ConditionalMLPDiscriminator)(10, (256, 128))
-    trainer = GANTrainer(generator, discriminator.to(images.device),
-                         BatchSampler(images, 64, seed=seed, labels=labels), z_dim=100, n_classes=10,
-                         lr_d=1e-3, lr_g=1e-3)
+    return GANTrainer(generator, discriminator.to(images.device),
+                      BatchSampler(images, 64, seed=seed, labels=labels), z_dim=100, n_classes=10,
+                      lr_d=1e-3, lr_g=1e-3)
+
+
+def train_conditional_mnist(images: Tensor, labels: Tensor, n_steps: int, seed: int = 0,
+                            projection: bool = True, progress: bool = False) -> GANTrainer:
+    """`conditional_mnist_trainer`, trained `n_steps` steps."""
+    trainer = conditional_mnist_trainer(images, labels, seed, projection)
     trainer.run(n_steps, progress=progress)
     return trainer
 

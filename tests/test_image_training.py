@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import torch
 
 from gan_lessons import image_training, latent
 from gan_lessons.data import mnist
-from gan_lessons.image_metrics import digit_scores, recognizable, undecided, unsure_masks
+from gan_lessons.image_metrics import DigitClock, classifier_score, digit_scores, recognizable, undecided, unsure_masks
 from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
 from gan_lessons.models import generate
 
@@ -131,10 +132,23 @@ def test_digit_scores_match_their_formulas():
     kl = sum(h * math.log(10 * h) for h in hist.tolist() if h > 0)
     assert scores["classes"] == 5 and scores["confidence"] == pytest.approx(0.8)
     assert scores["kl"] == pytest.approx(kl) == pytest.approx(math.log(2))
+    assert scores["score"] == pytest.approx(classifier_score(probs))
     uniform = torch.eye(10).repeat(10, 1)
-    assert digit_scores(uniform) == {"classes": 10, "confidence": 1.0, "kl": 0.0}
+    assert digit_scores(uniform) == pytest.approx({"score": 10.0, "classes": 10, "confidence": 1.0, "kl": 0.0})
     assert recognizable(digit_scores(uniform)) and not recognizable(scores)
-    assert not recognizable({"classes": 10, "confidence": 0.89, "kl": 0.0})
+    assert not recognizable({"score": 7.99, "classes": 10, "confidence": 1.0, "kl": 0.0})
+    assert not recognizable({"score": 9.0, "classes": 10, "confidence": 1.0, "kl": 0.051})
+    assert not recognizable({"score": 9.0, "classes": 9, "confidence": 1.0, "kl": 0.0})
+
+
+def test_one_clear_digit_is_confident_but_not_recognizable():
+    """Why the bar is the score and the class KL: a generator that draws one very clear digit has a mean confidence
+    of 0.99 but a score of 1 and a KL of log 10."""
+    one_digit = torch.full((2000, 10), 0.01 / 9)
+    one_digit[:, 3] = 0.99
+    scores = digit_scores(one_digit)
+    assert scores["confidence"] == pytest.approx(0.99) and scores["kl"] == pytest.approx(math.log(10))
+    assert scores["score"] == pytest.approx(1.0) and not recognizable(scores)
 
 
 def test_undecided_counts_the_unsure_samples_and_those_between_two_digits():
@@ -179,7 +193,8 @@ def test_benchmarks_run_in_quick_mode_and_write_records(tmp_path):
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
     records = {r["name"]: r for r in json.loads(out.read_text())}
     assert set(records) == {"dcgan_mnist.images_per_s", "dcgan_mnist.images_per_s_1_thread",
-                            "dcgan_mnist.g_fast_cpu_forward_images_per_s", "time_to_digits.seconds"}
+                            "dcgan_mnist.g_fast_cpu_forward_images_per_s", "time_to_digits.seconds",
+                            "time_to_digits_conditional.seconds"}
     for r in records.values():
         assert set(r) == {"name", "value", "unit", "target", "better", "baseline", "note"}
         assert math.isfinite(r["value"]) and r["value"] > 0 and r["better"] in ("higher", "lower")
@@ -233,3 +248,46 @@ def test_digits_study_runs_and_refuses_unknown_variants(tmp_path):
     folder = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--json", str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert folder.returncode == 2 and "--json" in folder.stderr  # refused before any training
+
+
+class _DrawsTheLabel(torch.nn.Module):
+    """A conditional G whose image of label y lights pixel (0, y); with no label it always draws 3."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, z, y=None):
+        y = torch.full((len(z),), 3) if y is None else y
+        x = -torch.ones(len(z), 1, 28, 28)
+        x[torch.arange(len(z)), 0, 0, y] = 1.0
+        return x * self.scale
+
+
+class _ReadsThePixel(torch.nn.Module):
+    """A 'classifier' that reads the digit from pixel (0, y), very sure of it."""
+
+    def __init__(self, sharpness: float = 20.0):
+        super().__init__()
+        self.sharpness = torch.nn.Parameter(torch.tensor(sharpness))
+
+    def forward(self, x):
+        return self.sharpness * x[:, 0, 0, :10]
+
+
+def test_digit_clock_asks_a_conditional_generator_for_every_digit_and_uses_its_bar():
+    config = types.SimpleNamespace(n_classes=10)
+    conditional = types.SimpleNamespace(generator=_DrawsTheLabel(), z_dim=4, config=config)
+    clock = DigitClock(conditional, _ReadsThePixel(), n=2000, min_score=9.0)
+    scores = clock.evaluate(0)
+    assert scores["classes"] == 10 and scores["kl"] == pytest.approx(0.0) and scores["score"] > 9.9
+    assert clock.reached == 0.0
+    unconditional = types.SimpleNamespace(generator=_DrawsTheLabel(), z_dim=4, config=types.SimpleNamespace())
+    one_digit = DigitClock(unconditional, _ReadsThePixel(), n=2000).evaluate(0)
+    assert one_digit["classes"] == 1 and one_digit["confidence"] > 0.99 and one_digit["score"] < 1.01
+    unsure = _ReadsThePixel(sharpness=3.0)  # p = 0.978 for the digit drawn: a score of 8.58
+    lenient, strict = DigitClock(conditional, unsure, n=2000), DigitClock(conditional, unsure, n=2000, min_score=9.0)
+    assert lenient.evaluate(0)["score"] == pytest.approx(8.58, abs=0.01) and strict.evaluate(0)["score"] < 9.0
+    assert lenient.reached == 0.0 and strict.reached is None
+    with pytest.raises(ValueError, match="min_score"):
+        DigitClock(conditional, _ReadsThePixel(), min_score=11.0)
