@@ -10,6 +10,9 @@ PYTEST := GAN_LESSONS_FAST=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m p
 # A fresh random token for each `make lab`; JupyterLab refuses requests without it.
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))')
 LAB_ARGS  ?=
+# The kernels train on one torch thread: with another program busy on one of two cores, torch's two threads train
+# 2.4 times slower than one thread on a quiet machine, one thread no slower (`make bench`: dcgan_mnist.busy_core_slowdown).
+LAB_THREADS ?= 1
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -28,7 +31,7 @@ $(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json $(STAM
 	mkdir -p $(@D) && cp $< $@
 
 lab: $(STAMP) $(OFFLINE)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(LAB_TOKEN) \
+	OMP_NUM_THREADS=$(LAB_THREADS) $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(LAB_TOKEN) \
 		--ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 # Unit tests, every notebook under nbval in fast mode, and the live lab in a real browser (headless Chromium,

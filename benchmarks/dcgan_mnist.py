@@ -12,11 +12,18 @@ size, on the same number of torch threads: torch's default (every core, as a les
 The two are timed in alternating slices of the same run (slices keep the comparison fair when the load changes),
 after a warm-up; a figure is training images per second of wall-clock time.
 
+A busy laptop: the lesson's trainer again, on one and on two torch threads, while another process keeps one core
+busy (a Python loop, as another notebook's kernel training would). Torch's threads wait for each other at every
+operation, so a thread that shares its core with another process holds the rest back; the record compares the
+lessons' setting (`config.LESSON_THREADS`) with the quiet one-thread figure, and torch's default is the baseline.
+
 Not used: one D pass over real and generated images concatenated. D has batch norm, which would then normalize
 both together, a different computation from separate passes (and a different training).
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Callable
 
@@ -29,6 +36,8 @@ from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
 from gan_lessons.models import DCGANDiscriminator, DCGANGenerator, dcgan_init
 
 from .records import record
+
+LESSON_THREADS = 1  # what `make lab` gives the lessons' kernels (OMP_NUM_THREADS=1 in the Makefile)
 
 
 class ScaledMNIST(Dataset):
@@ -132,6 +141,26 @@ def rates_on(threads: int, cfg: DCGANConfig, images: torch.Tensor, seconds: floa
     return cfg.batch_size * rates["lesson"], cfg.batch_size * rates["naive"]
 
 
+def busy_core_rates(cfg: DCGANConfig, thread_counts: tuple[int, ...], seconds: float, rounds: int,
+                    warmup: float) -> dict[int, float]:
+    """Images per second of the lesson's trainer on each number of torch threads while another process spins on one
+    core; the spinning process is stopped afterwards, whatever happens."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    previous = torch.get_num_threads()
+    try:
+        time.sleep(0.5)  # the spinner is running
+        rates = {}
+        for threads in thread_counts:
+            torch.set_num_threads(threads)
+            rates[threads] = cfg.batch_size * interleaved_rates({"lesson": lesson_step(cfg)}, seconds, rounds,
+                                                                warmup)["lesson"]
+        return rates
+    finally:
+        torch.set_num_threads(previous)
+        spinner.kill()
+        spinner.wait()
+
+
 def run(quick: bool = False) -> list[dict]:
     seconds, rounds, warmup = (0.3, 2, 0.05) if quick else (30.0, 10, 3.0)
     cfg = DCGANConfig(device="cpu")
@@ -148,6 +177,7 @@ def run(quick: bool = False) -> list[dict]:
     setup = (f"DCGAN width {cfg.width}, batch {cfg.batch_size}, CPU; {seconds:g} s each in {rounds} alternating "
              f"slices; baseline: a tutorial-style loop of the same model (DataLoader, per-batch transfer, G as a "
              f"Sequential from a 1x1 input, model.zero_grad, separate real/fake D passes), same algorithm")
+    busy = busy_core_rates(cfg, (LESSON_THREADS, threads), seconds, rounds, warmup)
     return [
         record("dcgan_mnist.images_per_s", lesson, "images/s", round(1.3 * naive, 1), "higher", naive,
                f"{setup}; {threads} torch threads (torch's default here); target 1.3x the baseline; "
@@ -158,4 +188,10 @@ def run(quick: bool = False) -> list[dict]:
                round(1.2 * cfg.batch_size * g["plain"], 1), "higher", cfg.batch_size * g["plain"],
                f"G alone, forward and backward, 1 torch thread: DCGANGenerator.fast_cpu_forward against its plain "
                f"forward (the baseline); ratio {g['fast'] / g['plain']:.2f}x; target 1.2x"),
+        record("dcgan_mnist.busy_core_slowdown", lesson_1 / busy[LESSON_THREADS], "x", 1.5, "lower",
+               lesson_1 / busy[threads],
+               f"the lesson's trainer while another process keeps one core busy, on the lessons' {LESSON_THREADS} "
+               f"torch thread ({busy[LESSON_THREADS]:.0f} images/s), against the quiet one-thread figure "
+               f"({lesson_1:.0f} images/s); baseline: on torch's default {threads} threads ({busy[threads]:.0f} "
+               f"images/s, {lesson / busy[threads]:.2f}x slower than quiet on {threads})"),
     ]

@@ -193,7 +193,8 @@ def test_benchmarks_run_in_quick_mode_and_write_records(tmp_path):
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
     records = {r["name"]: r for r in json.loads(out.read_text())}
     assert set(records) == {"dcgan_mnist.images_per_s", "dcgan_mnist.images_per_s_1_thread",
-                            "dcgan_mnist.g_fast_cpu_forward_images_per_s", "time_to_digits.seconds",
+                            "dcgan_mnist.g_fast_cpu_forward_images_per_s", "dcgan_mnist.busy_core_slowdown",
+                            "time_to_digits.seconds",
                             "time_to_digits_conditional.seconds"}
     for r in records.values():
         assert set(r) == {"name", "value", "unit", "target", "better", "baseline", "note"}
@@ -202,6 +203,15 @@ def test_benchmarks_run_in_quick_mode_and_write_records(tmp_path):
         assert (r["target"] is None) == r["name"].endswith("_1_thread")  # the one-thread row is for reference
     assert records["dcgan_mnist.images_per_s"]["unit"] == "images/s"
     assert records["time_to_digits.seconds"]["unit"] == "s"
+
+
+def test_make_lab_runs_the_kernels_on_the_benchmarked_thread_count():
+    from benchmarks.dcgan_mnist import LESSON_THREADS
+
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert "OMP_NUM_THREADS=$(LAB_THREADS) " in recipe and f"\nLAB_THREADS ?= {LESSON_THREADS}\n" in makefile, \
+        "make lab must give the kernels the benchmarked number of threads"
 
 
 def test_digits_study_variants_change_what_they_name():
