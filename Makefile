@@ -11,7 +11,7 @@ PYTEST := GAN_LESSONS_FAST=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m p
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))')
 LAB_ARGS  ?=
 # The kernels train on one torch thread: with another program busy on one of two cores, torch's two threads train
-# 2.4 times slower than one thread on a quiet machine, one thread no slower (`make bench`: dcgan_mnist.busy_core_slowdown).
+# 2.6 times slower than one thread on a quiet machine, one thread 1.05 times (`make bench`: dcgan_mnist.busy_core_slowdown).
 LAB_THREADS ?= 1
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -1,50 +1,117 @@
-"""`python -m benchmarks.digits_study`: how far lesson 06's DCGAN and its common variants get in a fixed time.
+"""`python -m benchmarks.digits_study`: which model draws digits a student recognizes within a minute on a CPU?
 
-`time_to_digits` asks one question of the default settings: when are the samples recognizable digits? This study
-asks what the usual knobs change. Each variant trains for `--seconds` of training time (scoring excluded) on this
-machine's default torch threads, scored like `time_to_digits` (1,000 samples of fixed noise, every `--every`
-seconds), and one row reports its steps, its best and last mean confidence, its last class-histogram KL and whether
-the criterion of `image_metrics.recognizable` was met. Variants run one after another, so they share no cores.
-The last two columns say where the missing confidence goes at the end (`image_metrics.undecided`): the share of
-samples the classifier is unsure of (top class below 0.8), and how many of those lie between two digits (the two
-top classes hold 0.9 or more).
+The bar is lesson 06's (`image_metrics.recognizable`): on 2,000 samples, a classifier score of at least 8.0 on the
+project's MNIST classifier (held-out real digits score about 9.6, 10 is the maximum), all 10 classes present and a
+class histogram within KL 0.05 of uniform. Each candidate trains for `--seconds` of training time, one after another,
+on one torch thread unless it says otherwise. Every `--every` seconds of training its samples of fixed noise are
+scored (`DigitClock`, whose stopwatch leaves the scoring time out); a candidate with an EMA of G is scored on the
+averaged G, the one a student would sample. The curves go to digits_study.json, the table to digits_study.md and
+the plot of score over training seconds to digits_study.png, in `--out` (default: benchmarks/).
 
-Every variant is built from `DCGANConfig` and the trainer's own settings, what a student can set in lesson 06 or 08,
-except the "noise pieces" variants: they give G a noise space in separate pieces (`PiecesNoise`), a remedy tried
-for the samples between two digits that lesson 06 shows (it reports what came of it).
+The candidates: lesson 06's DCGAN and a wider one; the source articles' MLP GAN (G 100-128-256-784 with tanh, D
+784-256-128, Adam, batch 64) at two learning rates; hybrids of the two; a wider and a deeper MLP; an EMA of G at
+three betas; learning-rate schedules and TTUR; two torch threads against one; noise spaces made of pieces, without
+and with InfoGAN's term (Chen et al., 2016).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
-from gan_lessons.classifier import load_classifier, predict_proba
-from gan_lessons.config import check_float
-from gan_lessons.image_metrics import DigitClock, undecided
-from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
+from gan_lessons.classifier import load_classifier, predict_proba, training_split
+from gan_lessons.config import check_float, seed_everything
+from gan_lessons.data.images import BatchSampler
+from gan_lessons.image_metrics import MIN_SAMPLES, DigitClock, digit_scores, recognizable
+from gan_lessons.image_training import DCGANConfig, mnist_images, to_channels_last
 from gan_lessons.latent import Noise
-from gan_lessons.models import generate
+from gan_lessons.models import (DCGANDiscriminator, DCGANGenerator, ImageMLPGenerator, MLPDiscriminator,
+                                dcgan_init, generate)
+from gan_lessons.training import GANTrainer, frozen
 
 from .records import write_json
 
+NETWORKS = ("dcgan", "mlp")
+# The factor on both learning rates at fraction f of the budget (of training seconds, since the budget is time).
+SCHEDULES: dict[str, Callable[[float], float]] = {
+    "constant": lambda f: 1.0,
+    "linear": lambda f: 1.0 - f,  # down to 0 at the end of the budget
+    "step": lambda f: 1.0 if f < 2 / 3 else 0.1,  # a tenth for the last third
+}
+
 
 @dataclass(frozen=True)
-class Variant:
-    """A change of DCGANConfig (`config`) and of the trainer's settings (`trainer`: loss, regularizer, ...)."""
+class Candidate:
+    """A model and its training settings; the defaults are lesson 06's DCGAN (DCGANConfig on the CPU)."""
 
     name: str
-    config: dict = field(default_factory=dict)
-    trainer: dict = field(default_factory=dict)
-    ema: float = 0.0  # > 0: score the exponential moving average of G instead of G
-    pieces: int = 0  # > 0: G's noise is PiecesNoise with this many pieces (z_dim counts the one-hot part too)
+    generator: str = "dcgan"  # "dcgan": DCGANGenerator of `width`; "mlp": ImageMLPGenerator of `g_widths`
+    discriminator: str = "dcgan"  # "dcgan": DCGANDiscriminator of `width`; "mlp": MLPDiscriminator of `d_widths`
+    width: int = 16  # DCGAN's channels: G 4w -> 2w -> 1, D w -> 2w -> 1
+    g_widths: tuple[int, ...] = (128, 256)  # the MLP G's hidden layers
+    d_widths: tuple[int, ...] = (256, 128)  # the MLP D's hidden layers
+    lr_d: float = 5e-4  # Adam's learning rates (beta1 0.5, as DCGAN)
+    lr_g: float = 5e-4
+    batch_size: int = 64
+    ema: float = 0.0  # > 0: beta of an EMA of G's weights; the EMA is what gets scored
+    schedule: str = "constant"  # how both learning rates change over the budget: a key of SCHEDULES
+    threads: int = 1  # torch threads while this candidate trains
+    pieces: int = 0  # > 0: G reads z = [100 Gaussian numbers, piece_scale * onehot(c)], c uniform over `pieces`
+    piece_scale: float = 4.0
+    info_weight: float = 0.0  # > 0: InfoGAN's lambda: a head on D learns c from G(z), and G helps it (MLP D only)
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("generator", NETWORKS), ("discriminator", NETWORKS), ("schedule", tuple(SCHEDULES))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; it must be one of {allowed}")
+        if self.info_weight and not (self.pieces and self.discriminator == "mlp"):
+            raise ValueError(f"info_weight={self.info_weight} needs pieces > 0 (the code c) and "
+                             "discriminator='mlp' (its last hidden layer feeds the head that recognizes c)")
 
 
+LESSON_06 = Candidate("dcgan (lesson 06)")
+MLP = Candidate("mlp lr 1e-3", generator="mlp", discriminator="mlp", lr_d=1e-3, lr_g=1e-3)
+CANDIDATES = (
+    LESSON_06,
+    replace(LESSON_06, name="dcgan width 32", width=32),
+    replace(MLP, name="mlp lr 2e-4", lr_d=2e-4, lr_g=2e-4),  # the source articles' rate
+    MLP,
+    replace(MLP, name="mlp G + dcgan D lr 5e-4", discriminator="dcgan", lr_d=5e-4, lr_g=5e-4),
+    replace(MLP, name="dcgan G + mlp D lr 5e-4", generator="dcgan", lr_d=5e-4, lr_g=5e-4),
+    replace(MLP, name="mlp wide 256-512", g_widths=(256, 512), d_widths=(512, 256)),
+    replace(MLP, name="mlp deep 128-256-512", g_widths=(128, 256, 512), d_widths=(512, 256, 128)),
+    replace(MLP, name="mlp ema 0.99", ema=0.99),
+    replace(MLP, name="mlp ema 0.999", ema=0.999),
+    replace(MLP, name="mlp ema 0.9999", ema=0.9999),
+    replace(MLP, name="mlp linear decay", schedule="linear"),
+    replace(MLP, name="mlp step decay", schedule="step"),
+    replace(MLP, name="mlp ema 0.999 linear decay", ema=0.999, schedule="linear"),
+    replace(MLP, name="mlp ttur d 4e-4 g 1e-4", lr_d=4e-4, lr_g=1e-4),
+    replace(MLP, name="mlp ttur d 2e-3 g 1e-3", lr_d=2e-3, lr_g=1e-3),
+    replace(MLP, name="mlp two threads", threads=2),
+    replace(LESSON_06, name="dcgan 10 noise pieces", pieces=10),
+    replace(MLP, name="mlp 10 noise pieces", pieces=10),
+    replace(MLP, name="infogan mlp", pieces=10, piece_scale=1.0, info_weight=1.0),  # the paper's one-hot, lambda 1
+)
+
+
+def settings(candidate: Candidate) -> dict:
+    """The settings in which the candidate differs from lesson 06's DCGAN."""
+    return {f.name: getattr(candidate, f.name) for f in fields(Candidate)
+            if f.name != "name" and getattr(candidate, f.name) != getattr(LESSON_06, f.name)}
+
+
+# -- building a candidate ------------------------------------------------------------------------------------------
 class PiecesNoise(Noise):
     """z = [g, s * onehot(c)] with g ~ N(0, I) (`gaussian` numbers) and c uniform over `pieces`: a noise space made of
     `pieces` separate Gaussian clouds, `scale` apart on their own axes (a continuous G can map each to its own digits
@@ -62,110 +129,292 @@ class PiecesNoise(Noise):
         """z (n, gaussian + pieces)."""
         g = torch.randn(n, self.gaussian, generator=generator).to(device)
         c = torch.randint(0, self.pieces, (n,), generator=generator).to(device)
-        return torch.cat([g, self.scale * torch.nn.functional.one_hot(c, self.pieces).float()], dim=1)
+        return torch.cat([g, self.scale * F.one_hot(c, self.pieces).float()], dim=1)
+
+    def code(self, z: Tensor) -> Tensor:
+        """The piece c (n,) each z was drawn from."""
+        return z[:, self.gaussian:].argmax(dim=1)
 
 
-VARIANTS = (
-    Variant("default"),
-    Variant("width 32", {"width": 32}),
-    Variant("z_dim 16", {"z_dim": 16}),
-    Variant("batch 32", {"batch_size": 32}),
-    Variant("batch 256 lr 1e-3", {"batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3}),
-    Variant("lr 2e-4", {"lr_d": 2e-4, "lr_g": 2e-4}),
-    Variant("lsgan loss", trainer={"loss": "lsgan"}),
-    Variant("hinge loss", trainer={"loss": "hinge"}),
-    Variant("r1 gamma 1", trainer={"regularizer": "r1", "reg_weight": 1.0}),
-    Variant("instance noise 0.1", trainer={"instance_noise": 0.1}),
-    Variant("ema 0.999", ema=0.999),
-    Variant("z_dim 16 hinge loss", {"z_dim": 16}, {"loss": "hinge"}),  # the two best above, together
-    Variant("10 noise pieces", {"z_dim": 110}, pieces=10),  # 100 Gaussian numbers and a one-hot of 10, times 4
-    Variant("10 noise pieces hinge loss", {"z_dim": 110}, {"loss": "hinge"}, pieces=10),
-)
+class PiecesTrainer(GANTrainer):
+    r"""A GANTrainer whose G reads PiecesNoise and, when `info_weight` $\lambda > 0$, InfoGAN's term (Chen et al.,
+    2016): a linear head Q on D's last hidden layer learns the piece c from G(z), and G helps it:
+    $L_G + \lambda\, CE(Q(G(z)), c)$, where $-CE$ is a lower bound of the mutual information $I(c; G(z))$ up to the
+    constant $H(c)$. Q is trained with G (same optimizer); D's own update is the plain GAN's."""
+
+    def __init__(self, generator: nn.Module, discriminator: MLPDiscriminator, sample_real, config: DCGANConfig,
+                 pieces: int, scale: float = 4.0, info_weight: float = 0.0):
+        self.pieces_noise = PiecesNoise(config.z_dim - pieces, pieces, scale)
+        super().__init__(generator, discriminator, sample_real, config)
+        self.info_weight = info_weight
+        if info_weight:
+            self.q_head = nn.Linear(discriminator.net[-1].in_features, pieces)
+            self.opt_g.add_param_group({"params": list(self.q_head.parameters())})
+
+    def _use(self, config: DCGANConfig) -> None:
+        super()._use(config)
+        self.latent = self.pieces_noise  # the configuration would draw plain Gaussian noise
+
+    def g_step(self, n: int, device: torch.device) -> dict[str, float]:
+        """GANTrainer's G step, plus lambda CE(Q(G(z)), c) when info_weight > 0."""
+        if not self.info_weight:
+            return super().g_step(n, device)
+        G, D = self.forward_g, self.discriminator
+        z, _ = self.latent(n, device)
+        with frozen(D):  # gradients reach G (and Q), not D
+            h = D.features(G(z))  # (n, d_widths[-1])
+            loss_g = self.loss.g(D.net[-1](h).squeeze(1))  # D(G(z)) from the same features
+        loss_info = F.cross_entropy(self.q_head(h), self.latent.code(z))
+        self.opt_g.zero_grad(set_to_none=True)
+        (loss_g + self.info_weight * loss_info).backward()
+        self.opt_g.step()  # G's and Q's weights
+        if self.ema is not None:
+            self.ema.update(self.generator)
+        return {"loss_g": loss_g.item(), "loss_info": loss_info.item()}
 
 
-class _EMAClock(DigitClock):
-    """Scores the trainer's EMA of G."""
-
-    def images(self):
-        return generate(self.trainer.ema.generator, self.z)
-
-
-def build_trainer(variant: Variant, images=None):
-    """Lesson 06's trainer on the CPU with the variant's changes (`images`: default MNIST)."""
-    cfg = DCGANConfig(device="cpu", ema=variant.ema, **variant.config, **variant.trainer)
-    trainer = make_dcgan_trainer(cfg, images)
-    if variant.pieces:
-        trainer.latent = PiecesNoise(trainer.z_dim - variant.pieces, variant.pieces)
-    return trainer
+def networks(candidate: Candidate, z_dim: int) -> tuple[nn.Module, nn.Module]:
+    """G and D as the candidate names them, built and initialized in lesson 06's order (image_training.dcgan_models)."""
+    c = candidate
+    G = DCGANGenerator(z_dim, c.width) if c.generator == "dcgan" else ImageMLPGenerator(z_dim, c.g_widths)
+    D = DCGANDiscriminator(c.width) if c.discriminator == "dcgan" else MLPDiscriminator(28 * 28, c.d_widths)
+    for model in (G, D):
+        model.apply(dcgan_init)  # conv and batch-norm layers only: MLP layers keep torch's initialization
+        model.to(memory_format=torch.channels_last)  # 4-D weights only
+    return G, D
 
 
-def run_variant(variant: Variant, classifier, seconds: float, every: float, n: int = 1000) -> dict:
-    """Train one variant for `seconds` of training time, scoring every `every` seconds; its row."""
-    trainer = build_trainer(variant)
-    clock = (_EMAClock if variant.ema else DigitClock)(trainer, classifier, every=every, n=n)
-    if variant.pieces:  # the clock's fixed noise, drawn like the trainer's
-        clock.z = trainer.latent.draw(n, "cpu", torch.Generator().manual_seed(1))
+def build_trainer(candidate: Candidate, images: Tensor) -> GANTrainer:
+    """The candidate's trainer on `images` (N, 1, 28, 28) in [-1, 1], on the CPU, seeded as lesson 06."""
+    c = candidate
+    cfg = DCGANConfig(device="cpu", z_dim=100 + c.pieces, width=c.width, lr_d=c.lr_d, lr_g=c.lr_g,
+                      batch_size=c.batch_size, ema=c.ema)
+    seed_everything(cfg.seed)
+    generator, discriminator = networks(c, cfg.z_dim)
+    sample_real = BatchSampler(to_channels_last(images), cfg.batch_size, seed=cfg.seed)
+    if not c.pieces:
+        return GANTrainer(generator, discriminator, sample_real, cfg)
+    return PiecesTrainer(generator, discriminator, sample_real, cfg, c.pieces, c.piece_scale, c.info_weight)
+
+
+# -- training on the clock -----------------------------------------------------------------------------------------
+class StudyClock(DigitClock):
+    """A DigitClock that scores what one would sample (the EMA of G when the trainer keeps one, else G), on fixed
+    noise drawn like the trainer's."""
+
+    def __init__(self, trainer: GANTrainer, classifier: nn.Module, every: float = 5.0, n: int = MIN_SAMPLES):
+        super().__init__(trainer, classifier, every=every, n=n)
+        if isinstance(trainer.latent, PiecesNoise):
+            self.z = trainer.latent.draw(n, "cpu", torch.Generator().manual_seed(1))
+
+    def images(self) -> Tensor:
+        ema = self.trainer.ema
+        return generate(self.trainer.generator if ema is None else ema.generator, self.z)
+
+
+def train_for(trainer: GANTrainer, clock: DigitClock, seconds: float,
+              schedule: Callable[[float], float] = SCHEDULES["constant"]) -> None:
+    """Train until the clock has counted `seconds` of training, the learning rates times schedule(fraction of the
+    budget); then score once more unless the last scoring was of the last step."""
+    lrs = trainer.lr_d, trainer.lr_g
     clock.start()
-    while clock.seconds < seconds:  # on past the first recognizable scoring (`clock.reached`)
+    while clock.seconds < seconds:
+        factor = schedule(clock.seconds / seconds)
+        for optimizer, lr in zip((trainer.opt_d, trainer.opt_g), lrs):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
         trainer.step()
         clock(trainer.step_count)
-    split = undecided(predict_proba(classifier, clock.images()))
-    diverse = [r for r in clock.log if r["classes"] == 10]  # an early G that draws one blob can score 1.0
-    best, last = max(diverse, key=lambda r: r["confidence"], default=None), clock.log[-1]
-    return {"variant": variant.name, "steps": trainer.step_count, "seconds": round(clock.seconds, 1),
-            "best_confidence": None if best is None else round(best["confidence"], 3),
-            "best_at_s": None if best is None else round(best["seconds"], 1),
-            "last_confidence": round(last["confidence"], 3), "last_kl": round(last["kl"], 3),
-            "unsure": round(split["unsure"], 3), "between_two": round(split["between_two"], 3),
-            "reached_s": None if clock.reached is None else round(clock.reached, 1)}
+    if not clock.log or clock.log[-1]["step"] != trainer.step_count:
+        clock.evaluate(trainer.step_count)
+
+
+def run_candidate(candidate: Candidate, classifier: nn.Module, images: Tensor, seconds: float,
+                  every: float) -> dict:
+    """Train one candidate for `seconds` on its threads, scoring every `every` seconds; its result."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(candidate.threads)
+    try:
+        trainer = build_trainer(candidate, images)
+        clock = StudyClock(trainer, classifier, every)
+        train_for(trainer, clock, seconds, SCHEDULES[candidate.schedule])
+    finally:
+        torch.set_num_threads(threads)
+    return summarize(candidate, clock.log, seconds)
+
+
+def summarize(candidate: Candidate, log: list[dict], seconds: float) -> dict:
+    """The curve (a point per scoring) and the table's numbers, from a clock's log."""
+    curve = [{"seconds": round(r["seconds"], 2), "steps": r["step"], "score": round(r["score"], 3),
+              "kl": round(r["kl"], 4), "classes": r["classes"], "confidence": round(r["confidence"], 4)} for r in log]
+    best, last = max(curve, key=lambda p: p["score"]), curve[-1]
+    half = next((p for p in curve if p["seconds"] >= seconds / 2), last)  # the first scoring from half-time on
+    reached = next((round(r["seconds"], 2) for r in log if recognizable(r)), None)
+    return {"candidate": candidate.name, "settings": settings(candidate), "steps": last["steps"],
+            "score_half": half["score"], "score_end": last["score"], "best_score": best["score"],
+            "best_at_s": best["seconds"], "kl_end": last["kl"], "classes_end": last["classes"],
+            "confidence_end": last["confidence"], "reached_s": reached, "curve": curve}
+
+
+def real_scores(classifier: nn.Module, n: int = MIN_SAMPLES) -> dict:
+    """digit_scores of n real digits the classifier did not train on (classifier.training_split's held-out ones)."""
+    held_out = training_split()[2][:n]
+    scores = digit_scores(predict_proba(classifier, held_out))
+    return {"n": len(held_out), **{name: round(value, 4) for name, value in scores.items()}}
+
+
+# -- the report ----------------------------------------------------------------------------------------------------
+def machine() -> str:
+    """CPU model, cores, torch version and the load when the study starts."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+               platform.processor() or platform.machine())
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"1-minute load average {os.getloadavg()[0]:.2f} at the start")
+
+
+def command_line(argv: list[str]) -> str:
+    """The command as typed, with the environment variables that change the run."""
+    env = [f"{name}={shlex.quote(os.environ[name])}" for name in ("OMP_NUM_THREADS", "GAN_LESSONS_DATA")
+           if name in os.environ]
+    return " ".join([*env, "python -m benchmarks.digits_study", *map(shlex.quote, argv)])
 
 
 def table(rows: list[dict], seconds: float) -> str:
     """The rows as a Markdown table."""
-    def fmt(value, spec: str = "") -> str:
-        return "-" if value is None else format(value, spec)
-
-    lines = [f"| variant | steps in {seconds:g} s | best confidence (at s) | last confidence | last KL "
-             "| recognizable at | unsure | of those, between two digits |", "|---|---|---|---|---|---|---|---|"]
+    lines = [f"| candidate | steps in {seconds:g} s | score at {seconds / 2:g} s | score at {seconds:g} s "
+             "| best score (at s) | KL at end | classes at end | confidence at end | recognizable at |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['variant']} | {r['steps']:,} | {fmt(r['best_confidence'], '.3f')} "
-                     f"({fmt(r['best_at_s'], '.0f')}) | {r['last_confidence']:.3f} | {r['last_kl']:.3f} "
-                     f"| {'not reached' if r['reached_s'] is None else format(r['reached_s'], '.0f') + ' s'} "
-                     f"| {fmt(r.get('unsure'), '.0%')} | {fmt(r.get('between_two'), '.0%')} |")
+        reached = "not reached" if r["reached_s"] is None else f"{r['reached_s']:.0f} s"
+        lines.append(f"| {r['candidate']} | {r['steps']:,} | {r['score_half']:.2f} | {r['score_end']:.2f} "
+                     f"| {r['best_score']:.2f} ({r['best_at_s']:.0f}) | {r['kl_end']:.3f} | {r['classes_end']} "
+                     f"| {r['confidence_end']:.3f} | {reached} |")
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
+def findings(rows: list[dict], seconds: float) -> list[str]:
+    """Sentences computed from the rows: the best at the end against lesson 06's DCGAN, and who met the bar."""
+    best = max(rows, key=lambda r: r["score_end"])
+    out = [f"Best at {seconds:g} s: {best['candidate']}, score {best['score_end']:.2f}"]
+    lesson = next((r for r in rows if r["candidate"] == LESSON_06.name), None)
+    if lesson is not None:
+        gain = best["score_end"] - lesson["score_end"]
+        ratio = best["score_end"] / lesson["score_end"]
+        out[0] += f", {gain:+.2f} over lesson 06's DCGAN ({lesson['score_end']:.2f}; x{ratio:.2f})"
+    out[0] += "."
+    met = [r for r in rows if r["reached_s"] is not None]
+    out.append("Met the bar within the budget: " + (", ".join(f"{r['candidate']} at {r['reached_s']:.0f} s"
+                                                                 for r in met) if met else "none."))
+    return out
+
+
+def markdown(command: str, machine_line: str, rows: list[dict], real: dict, seconds: float, every: float) -> str:
+    """digits_study.md: the command first, then the machine, the real-data score, the table and the findings."""
+    return "\n".join([
+        f"# `{command}`", "",
+        f"Machine: {machine_line}. Each candidate trained for {seconds:g} s of training time (scoring excluded), "
+        f"one after another; its samples of fixed noise were scored every {every:g} s on {MIN_SAMPLES:,} samples "
+        "(an EMA candidate: the averaged G). The bar (`image_metrics.recognizable`): score >= 8.0, 10 classes, "
+        "class KL <= 0.05.", "",
+        f"Real digits ({real['n']:,} held out from the classifier's training): score {real['score']:.2f}, "
+        f"KL {real['kl']:.3f}, {real['classes']} classes, confidence {real['confidence']:.3f}.", "",
+        table(rows, seconds), "",
+        *[f"- {line}" for line in findings(rows, seconds)], "",
+        "Settings of each candidate (where it differs from lesson 06's DCGAN) and its whole curve: "
+        "[`digits_study.json`](digits_study.json). Score over training time: [`digits_study.png`](digits_study.png).",
+        "", "This study replaces the earlier tables of this file, which ranked lesson 06's variants by mean "
+        "confidence (the old bar).", ""])
+
+
+TRAINING_KNOBS = ("lr_d", "lr_g", "batch_size", "ema", "schedule", "threads")
+
+
+def trains_the_mlp(name: str) -> bool:
+    """Whether a candidate is the MLP GAN with only its training changed (the plot's right panel)."""
+    c = next((c for c in CANDIDATES if c.name == name), None)
+    return c is not None and replace(c, name=MLP.name, **{k: getattr(MLP, k) for k in TRAINING_KNOBS}) == MLP
+
+
+def plot_curves(rows: list[dict], real_score: float, ax=None, title: str = "Score over training time"):
+    """Score over training seconds, a line per candidate, with the bar (8.0) and the real-data score; the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.subplots(figsize=(8, 6))[1]
+    for i, r in enumerate(rows):
+        seconds, scores = zip(*[(p["seconds"], p["score"]) for p in r["curve"]])
+        ax.plot(seconds, scores, color=f"C{i % 10}", linestyle=("-", "--", ":")[i // 10 % 3], marker=".",
+                label=r["candidate"])
+    ax.axhline(8.0, color="black", linestyle="--", linewidth=1, label="the bar: 8.0")
+    ax.axhline(real_score, color="gray", linestyle=":", linewidth=2, label=f"real digits: {real_score:.2f}")
+    ax.set(xlabel="training seconds (scoring excluded)", ylabel="classifier score (2,000 samples)", title=title,
+           ylim=(1, 10))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=9)
+    return ax
+
+
+def write_outputs(folder: Path, report: dict) -> None:
+    """digits_study.json, .md and .png in `folder`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    write_json(folder / "digits_study.json", report)
+    text = markdown(report["command"], report["machine"], report["candidates"], report["real"], report["seconds"],
+                    report["every"])
+    (folder / "digits_study.md").write_text(text)
+    rows, real = report["candidates"], report["real"]["score"]
+    references = [r for r in rows if r["candidate"] in (LESSON_06.name, MLP.name)]  # first in both panels
+    others = [r for r in rows if r not in references]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 8.5), sharey=True)
+    plot_curves(references + [r for r in others if not trains_the_mlp(r["candidate"])], real, left,
+                "Models and noise spaces")
+    plot_curves(references + [r for r in others if trains_the_mlp(r["candidate"])], real, right,
+                "Training the MLP GAN (mlp lr 1e-3)")
+    fig.tight_layout()
+    fig.savefig(folder / "digits_study.png", dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m benchmarks.digits_study", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=60.0, help="training time per variant (default 60)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="training time per candidate (default 60)")
     parser.add_argument("--every", type=float, default=5.0, help="seconds of training between scorings (default 5)")
-    parser.add_argument("--variants", default="", help="comma-separated subset of: "
-                        + ", ".join(v.name for v in VARIANTS) + " (default: all)")
-    parser.add_argument("--json", type=Path, default=None, help="write the rows here as JSON")
+    parser.add_argument("--candidates", default="", help="comma-separated subset of: "
+                        + ", ".join(c.name for c in CANDIDATES) + " (default: all)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="folder of the outputs")
     args = parser.parse_args(argv)
     for name in ("seconds", "every"):
         try:
             check_float(name, getattr(args, name), 0.0, 1e5)
         except ValueError as error:
             parser.error(str(error))
-    by_name = {v.name: v for v in VARIANTS}
-    wanted = [name.strip() for name in args.variants.split(",") if name.strip()] or list(by_name)
+    by_name = {c.name: c for c in CANDIDATES}
+    wanted = [name.strip() for name in args.candidates.split(",") if name.strip()] or list(by_name)
     unknown = [name for name in wanted if name not in by_name]
     if unknown:
-        parser.error(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(by_name)}")
-    if args.json is not None and (args.json.is_dir() or not args.json.parent.is_dir()):
-        parser.error(f"--json: {str(args.json)!r} must be a file in an existing folder")
+        parser.error(f"--candidates: unknown {', '.join(unknown)}; known: {', '.join(by_name)}")
+    if not args.out.is_dir():
+        parser.error(f"--out: {str(args.out)!r} is not an existing folder")
+    torch.set_num_threads(1)
+    report = {"command": command_line(argv), "machine": machine(), "seconds": args.seconds, "every": args.every,
+              "samples": MIN_SAMPLES}
     classifier = load_classifier(verbose=False)
-    print(f"{torch.get_num_threads()} torch threads, {args.seconds:g} s of training per variant", file=sys.stderr)
-    rows = []
+    report["real"] = real_scores(classifier)
+    images = mnist_images("cpu")[0]
+    report["candidates"] = []
     for name in wanted:
-        rows.append(run_variant(by_name[name], classifier, args.seconds, args.every))
-        print(json.dumps(rows[-1]), file=sys.stderr)
-    print(table(rows, args.seconds))
-    if args.json is not None:
-        write_json(args.json, rows)
-    return rows
+        report["candidates"].append(run_candidate(by_name[name], classifier, images, args.seconds, args.every))
+        print(json.dumps({k: v for k, v in report["candidates"][-1].items() if k != "curve"}), file=sys.stderr)
+    write_outputs(args.out, report)
+    print(table(report["candidates"], args.seconds))
+    return report
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 sampler, the digit criterion and the interpolations compute what their docstrings say, and the benchmarks run."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -212,52 +211,6 @@ def test_make_lab_runs_the_kernels_on_the_benchmarked_thread_count():
     recipe = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
     assert "OMP_NUM_THREADS=$(LAB_THREADS) " in recipe and f"\nLAB_THREADS ?= {LESSON_THREADS}\n" in makefile, \
         "make lab must give the kernels the benchmarked number of threads"
-
-
-def test_digits_study_variants_change_what_they_name():
-    from benchmarks.digits_study import VARIANTS, build_trainer
-
-    assert VARIANTS[0].name == "default" and len({v.name for v in VARIANTS}) == len(VARIANTS)
-    assert all("," not in v.name for v in VARIANTS)  # --variants is a comma-separated list
-    for variant in VARIANTS:
-        assert (variant.name == "default") == (not variant.config and not variant.trainer and not variant.ema)
-        trainer = build_trainer(variant, _digits())
-        cfg = dataclasses.replace(DCGANConfig(), **variant.config)
-        seen = {"width": trainer.generator.net[0].weight.shape[1] // 4, "z_dim": trainer.z_dim,
-                "batch_size": len(trainer.sample_real()), "lr_d": trainer.lr_d, "lr_g": trainer.lr_g}
-        assert seen == {name: getattr(cfg, name) for name in seen}, variant.name
-        for name, value in variant.trainer.items():
-            assert getattr(trainer.config, name) == value, variant.name
-        assert (trainer.ema.beta if trainer.ema is not None else 0.0) == variant.ema, variant.name
-        z, _ = trainer.latent(500, "cpu")
-        assert z.shape == (500, cfg.z_dim), variant.name
-        if variant.pieces:  # the last `pieces` numbers are a one-hot choice of the piece, times 4, every piece used
-            hot = z[:, -variant.pieces:]
-            assert torch.equal((hot > 0).sum(dim=1), torch.ones(500, dtype=torch.long)) and hot.max() == 4.0
-            assert len(hot.argmax(dim=1).unique()) == variant.pieces
-        trainer.step()  # each variant trains
-
-
-@needs_mnist
-def test_digits_study_runs_and_refuses_unknown_variants(tmp_path):
-    out = tmp_path / "study.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--seconds", "1", "--every", "0.5",
-                           "--variants", "default,ema 0.999", "--json", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    rows = json.loads(out.read_text())
-    assert [r["variant"] for r in rows] == ["default", "ema 0.999"]
-    for r in rows:
-        assert r["steps"] > 0 and r["seconds"] >= 1.0 and r["last_kl"] >= 0 and 0.1 <= r["last_confidence"] <= 1
-        assert 0 <= r["unsure"] <= 1 and 0 <= r["between_two"] <= 1
-    assert "| ema 0.999 |" in done.stdout
-    bad = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--variants", "default,wide"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "--variants" in bad.stderr and "wide" in bad.stderr
-    folder = subprocess.run([sys.executable, "-m", "benchmarks.digits_study", "--json", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert folder.returncode == 2 and "--json" in folder.stderr  # refused before any training
 
 
 class _DrawsTheLabel(torch.nn.Module):
