@@ -45,8 +45,14 @@ def test_pix2pix_loss_check():
         assert not result.ok and phrase in result.message, (phrase, result.message)
 
 
-# check_paired_difference has no library equivalent to refuse (the package computes no paired standard error);
-# test_paired_difference_check above holds it to refusing wrong answers.
+def test_paired_difference_refuses_a_library_shortcut():
+    from gan_lessons import metrics
+    from gan_lessons.metrics import paired_difference  # imported before the check, as a student would
+
+    for shortcut in (lambda a, b: metrics.paired_difference(a, b), lambda a, b: paired_difference(a, b)):
+        result = lesson11.check_paired_difference(shortcut)
+        assert not result.ok and "gan_lessons.metrics.paired_difference" in result.message, result.message
+    assert paired_difference([1.0, 2.0], [0.0, 0.0]) == (1.5, 0.5)  # the library works again after the check
 
 
 def test_pix2pix_loss_refuses_a_library_shortcut():
