@@ -90,7 +90,7 @@ def train(args: argparse.Namespace) -> dict:
 
 def compare(args: argparse.Namespace) -> list[dict]:
     """Every fix of lesson 08 on one target, seeds 0..K-1: print the table, write the rows as JSON."""
-    from .comparison import FIX_NAMES, compare as compare_fixes, format_table
+    from .comparison import BASES, FIX_NAMES, compare as compare_fixes, format_table
 
     check_choice("target", args.target, ("ring8", "grid25"))
     fixes = tuple(args.fixes.split(",")) if args.fixes else FIX_NAMES
@@ -99,9 +99,12 @@ def compare(args: argparse.Namespace) -> list[dict]:
     path = check_writable("json", args.json, "file") if args.json else None
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
     schedule = {"lr_decay": args.lr_decay} if args.lr_decay else {}
-    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs, args.settings, **schedule)
+    check_choice("base", args.base, tuple(BASES))
+    rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs, args.settings,
+                         BASES[args.base], **schedule)
     decay = f", learning rates decayed over the last {args.lr_decay:g} of the run" if args.lr_decay else ""
-    print(f"{args.target}, {args.steps} steps, {args.settings} settings{decay}, mean ± std over seeds 0..{args.seeds - 1}")
+    print(f"{args.target}, {args.steps} steps, base {args.base}, {args.settings} settings{decay}, "
+          f"mean ± std over seeds 0..{args.seeds - 1}")
     print(format_table(rows))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,6 +173,9 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--settings", default="paper", choices=("paper", "search"),
                    help="paper: each fix at its published settings; search: the best of 8 configurations around them "
                         "on seed 0 (the same budget for every fix), then on every seed")
+    c.add_argument("--base", default="lesson07", choices=("lesson07", "deeper"),
+                   help="the GAN every fix changes: lesson07 (lesson 07's plain GAN) or deeper (the same with 3 hidden "
+                        "layers, batch 128 and both learning rates decayed over the second half)")
     c.add_argument("--lr-decay", type=float, default=0.0,
                    help="for every fix: both learning rates fall linearly to 0 over this last fraction of the run")
     c.add_argument("--fixes", default="", help=f"comma-separated subset of: {', '.join(FIX_NAMES)} (default: all)")

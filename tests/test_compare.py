@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gan_lessons import cli, comparison
-from gan_lessons.comparison import BASE, FIX_NAMES, fix_config, search_configs
+from gan_lessons.comparison import BASE, DEEPER, FIX_NAMES, changes_from_base, fix_config, search_configs
 from gan_lessons.config import TrainConfig, replace
 
 ROW_KEYS = {"fix", "config", "samples", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std",
@@ -109,6 +109,18 @@ def test_each_fix_at_its_paper_settings():
     assert pac.batch_size // pac.pack == BASE.batch_size  # D sees as many packs as the plain D sees samples
     for fix, cfg in paper.items():  # the networks are the same for every fix
         assert (cfg.hidden, cfg.depth, cfg.z_dim) == (BASE.hidden, BASE.depth, BASE.z_dim), fix
+
+
+def test_the_deeper_base_changes_only_the_networks_depth_the_batch_and_the_schedule():
+    assert changes_from_base(DEEPER) == {"depth": 3, "batch_size": 128, "lr_decay": 0.5}
+    for fix in FIX_NAMES:  # every fix changes the deeper base exactly as it changes lesson 07's
+        deeper, plain = fix_config(fix, "ring8", 4000, base=DEEPER), fix_config(fix, "ring8", 4000)
+        assert changes_from_base(deeper, DEEPER) == changes_from_base(plain) | (
+            {"batch_size": 4 * DEEPER.batch_size} if fix == "pacgan" else {}), fix
+    pac = fix_config("pacgan", "ring8", 4000, base=DEEPER)
+    assert pac.batch_size // pac.pack == DEEPER.batch_size  # still as many packs as the plain D sees samples
+    packed_by_2 = [c for c in search_configs("pacgan", "ring8", 4000, base=DEEPER) if c.pack == 2]
+    assert packed_by_2 and all(c.batch_size == 2 * DEEPER.batch_size for c in packed_by_2)
 
 
 @pytest.mark.parametrize("fix", FIX_NAMES)
