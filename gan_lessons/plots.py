@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .i18n import tr
+
 REAL_COLOUR, FAKE_COLOUR = "#1f77b4", "#ff7f0e"
 
 
@@ -20,12 +22,12 @@ def scatter_2d(real: Tensor | None, fake: Tensor | None, ax=None, extent: float 
                centres: Tensor | None = None, title: str | None = None):
     """Real (blue) and generated (orange) 2-D samples, optional mode centres as black crosses."""
     ax = _axes(ax)
-    for x, colour, label in ((fake, FAKE_COLOUR, "generated"), (real, REAL_COLOUR, "real")):  # real on top
+    for x, colour, label in ((fake, FAKE_COLOUR, tr("generated")), (real, REAL_COLOUR, tr("real"))):  # real on top
         if x is not None:
             x = torch.as_tensor(x).detach().cpu()
             ax.scatter(x[:, 0], x[:, 1], s=3, alpha=0.5, c=colour, label=label, linewidths=0)
     if centres is not None:
-        ax.scatter(centres[:, 0], centres[:, 1], marker="+", c="k", s=12, lw=0.8, label="mode centres")
+        ax.scatter(centres[:, 0], centres[:, 1], marker="+", c="k", s=12, lw=0.8, label=tr("mode centres"))
     if extent is not None:
         ax.set_xlim(-extent, extent)
         ax.set_ylim(-extent, extent)
@@ -47,7 +49,7 @@ def d_heatmap(discriminator, extent: float, ax=None, resolution: int = 120, devi
     prob = torch.sigmoid(discriminator(grid)).view(resolution, resolution).cpu()
     image = ax.imshow(prob, origin="lower", extent=(-extent, extent, -extent, extent), cmap="RdBu",
                       vmin=0, vmax=1, alpha=0.6)
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, label="D(x) = P(real)")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, label=tr("D(x) = P(real)"))
     return ax
 
 
@@ -59,8 +61,9 @@ def loss_curves(history, ax=None, keys: tuple[str, ...] = ("loss_d", "loss_g"), 
         ax.plot(history.steps, values, lw=0.8, alpha=0.4 if smooth > 1 else 1.0, label=key)
         if smooth > 1 and len(values) >= smooth:
             avg = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
-            ax.plot(history.steps[smooth - 1:], avg, lw=1.5, label=f"{key} (mean of {smooth})")
-    ax.set_xlabel("step")
+            label = tr("{key} (mean of {smooth})", key=key, smooth=smooth)
+            ax.plot(history.steps[smooth - 1:], avg, lw=1.5, label=label)
+    ax.set_xlabel(tr("step"))
     ax.legend(fontsize=7)
     return ax
 
@@ -84,4 +87,4 @@ def image_grid(images: Tensor, nrow: int = 8, ax=None, title: str | None = None)
 
 def coverage_title(metrics: dict) -> str:
     """'7/8 modes, 91.2% high quality, reverse KL 0.04' from a mode_coverage dict."""
-    return f"{metrics['modes']} modes, {metrics['hq']:.1f}% high quality, reverse KL {metrics['rkl']:.2f}"
+    return tr("{modes} modes, {hq:.1f}% high quality, reverse KL {rkl:.2f}", **metrics)
