@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# One thread per worker: two workers on two cores, and small models run no faster on more threads.
-PYTEST := GAN_LESSONS_FAST=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+# One thread per worker: two workers on two cores, and small models run no faster on more threads. A character
+# that a figure's font lacks is an error under the tests (gan_lessons/i18n.py).
+PYTEST := GAN_LESSONS_FAST=1 GAN_LESSONS_STRICT_GLYPHS=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 # A fresh random token for each `make lab`; JupyterLab refuses requests without it.
 LAB_TOKEN ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))')
 LAB_ARGS  ?=
@@ -16,7 +17,7 @@ LAB_THREADS ?= 1
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-gpu clean html bench slides
+.PHONY: lab lab-zh test test-gpu clean html bench slides
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +31,14 @@ $(VENV)/etc/jupyter/jupyter_lab_config.json: jupyter/jupyter_lab_config.json $(S
 $(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json $(STAMP)
 	mkdir -p $(@D) && cp $< $@
 
+# The first lesson to open: `make lab-zh` opens the Chinese edition (notebooks/zh/, 中文版).
+LAB_START ?= notebooks/00_start_here.ipynb
 lab: $(STAMP) $(OFFLINE)
 	OMP_NUM_THREADS=$(LAB_THREADS) $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(LAB_TOKEN) \
-		--ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) notebooks/00_start_here.ipynb
+		--ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) $(LAB_START)
+
+lab-zh:
+	$(MAKE) lab LAB_START=notebooks/zh/00_start_here.ipynb
 
 # Unit tests, every notebook under nbval in fast mode, and the live lab in a real browser (headless Chromium,
 # installed by scripts/ensure_browser.sh when missing); two workers, one notebook per worker.
@@ -54,14 +60,18 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 # Every lesson executed in full mode (not fast: minutes per lesson on a CPU) and written as HTML with its pictures
-# into build/html/, for reading without Jupyter. The pictures need matplotlib's inline backend: leave MPLBACKEND unset.
+# into build/html/ and, the Chinese edition, build/html/zh/, for reading without Jupyter. The pictures need
+# matplotlib's inline backend: leave MPLBACKEND unset.
 html: $(STAMP)
-	mkdir -p build/html
+	mkdir -p build/html/zh
 	env -u MPLBACKEND GAN_LESSONS_FAST=0 $(BIN)/jupyter nbconvert --to html --execute \
 		--ExecutePreprocessor.timeout=3600 --output-dir build/html notebooks/*.ipynb
+	env -u MPLBACKEND GAN_LESSONS_FAST=0 $(BIN)/jupyter nbconvert --to html --execute \
+		--ExecutePreprocessor.timeout=3600 --output-dir build/html/zh notebooks/zh/*.ipynb
 
 # Every lesson executed in full mode and written as a reveal.js deck into build/slides/ (one page per lesson, its
-# slides as the cells' metadata says, reveal.js and MathJax copied beside them): decks open offline from the file
-# system. Live widgets cannot run there; the lab shows its still picture.
+# slides as the cells' metadata says, reveal.js and MathJax copied beside them), the Chinese ones in build/slides/zh/:
+# decks open offline from the file system. Live widgets cannot run there; the lab shows its still picture.
 slides: $(STAMP)
 	env -u MPLBACKEND GAN_LESSONS_FAST=0 $(BIN)/python -m gan_lessons.decks notebooks/*.ipynb --out build/slides
+	env -u MPLBACKEND GAN_LESSONS_FAST=0 $(BIN)/python -m gan_lessons.decks notebooks/zh/*.ipynb --out build/slides/zh

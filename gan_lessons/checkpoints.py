@@ -31,7 +31,8 @@ from torch import nn
 from .config import KNOB, fields_of_kind
 from .files import atomic_write
 from .guard import Snapshot
-from .models import ARCH_HELP, build_generator
+from .i18n import tr
+from .models import arch_help, build_generator
 
 
 class CheckpointError(ValueError):
@@ -47,8 +48,8 @@ def write_atomic(path: str | os.PathLike, state: dict) -> Path:
         with atomic_write(path) as f:
             torch.save(state, f)
     except OSError as error:
-        raise CheckpointError(f"cannot write a checkpoint in {path.parent}: {error.strerror}; "
-                              "choose a folder you can write to (path=...)") from error
+        raise CheckpointError(tr("cannot write a checkpoint in {folder}: {why}; choose a folder you can write to "
+                                 "(path=...)", folder=path.parent, why=error.strerror)) from error
     return path
 
 
@@ -64,32 +65,37 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     with _open_checkpoint(path) as file:
         state = _load(file, path)
     if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, not the dict trainer.save writes; "
-                              "pass a file written by trainer.save")
+        raise CheckpointError(tr("checkpoint {path} holds a {kind}, not the dict trainer.save writes; pass a file "
+                                 "written by trainer.save", path=path, kind=type(state).__name__))
     return state
 
 
 def _open_checkpoint(path: Path) -> BinaryIO:
     """`path` opened for reading, or a CheckpointError that says why it cannot be."""
     if path.is_dir():
-        raise CheckpointError(f"checkpoint {path} is a folder, not a file; pass the checkpoint file inside it "
-                              f"(such as {path / 'checkpoint.pt'})")
+        raise CheckpointError(tr("checkpoint {path} is a folder, not a file; pass the checkpoint file inside it "
+                                 "(such as {inside})", path=path, inside=path / "checkpoint.pt"))
     if path.exists() and not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is not a regular file (a device or a pipe?); pass a checkpoint file")
+        raise CheckpointError(tr("checkpoint {path} is not a regular file (a device or a pipe?); pass a checkpoint "
+                                 "file", path=path))
     try:
         return open(path, "rb")
     except OSError as error:
         if error.errno == errno.ELOOP:
-            why = "is a symbolic link that loops back on itself; point the link at a checkpoint file"
+            message = tr("checkpoint {path} is a symbolic link that loops back on itself; point the link at a "
+                         "checkpoint file", path=path)
         elif path.is_symlink():
-            why = f"is a symbolic link to {os.readlink(path)}, which does not exist; point it at a checkpoint file"
+            message = tr("checkpoint {path} is a symbolic link to {target}, which does not exist; point it at a "
+                         "checkpoint file", path=path, target=os.readlink(path))
         elif isinstance(error, FileNotFoundError):
-            why = f"does not exist; save one first with trainer.save({str(path)!r})"
+            message = tr("checkpoint {path} does not exist; save one first with trainer.save({name})", path=path,
+                         name=repr(str(path)))
         elif isinstance(error, PermissionError):
-            why = "cannot be read: you have no permission to read it; ask its owner, or copy it where you can read it"
+            message = tr("checkpoint {path} cannot be read: you have no permission to read it; ask its owner, or copy "
+                         "it where you can read it", path=path)
         else:
-            why = f"cannot be opened ({error.strerror or error})"
-        raise CheckpointError(f"checkpoint {path} {why}") from error
+            message = tr("checkpoint {path} cannot be opened ({why})", path=path, why=error.strerror or error)
+        raise CheckpointError(message) from error
 
 
 def _load(file: BinaryIO, path: Path):
@@ -104,23 +110,24 @@ def _load(file: BinaryIO, path: Path):
     except pickle.UnpicklingError as error:
         wanted = re.search(r"GLOBAL (\S+)", str(error))  # the restricted unpickler met a class or a function
         if wanted is None:  # torch's own first line is advice about weights_only; the reason is in its context
-            raise CheckpointError(
-                f"checkpoint {path} is not a checkpoint, or a damaged one: its bytes are not a pickle of tensors and "
-                f"plain values ({_first_line(error.__context__ or error)}); pass a file written by trainer.save"
-            ) from error
-        raise CheckpointError(
-            f"checkpoint {path} was refused: it holds a Python object ({wanted.group(1)}) other than tensors and "
-            "plain values, and loading it could run code on this computer. Load only checkpoints written by "
-            "trainer.save; never weaken this by passing weights_only=False to a file you did not make.") from error
+            raise CheckpointError(tr(
+                "checkpoint {path} is not a checkpoint, or a damaged one: its bytes are not a pickle of tensors and "
+                "plain values ({why}); pass a file written by trainer.save", path=path,
+                why=_first_line(error.__context__ or error))) from error
+        raise CheckpointError(tr(
+            "checkpoint {path} was refused: it holds a Python object ({what}) other than tensors and plain values, "
+            "and loading it could run code on this computer. Load only checkpoints written by trainer.save; never "
+            "weaken this by passing weights_only=False to a file you did not make.", path=path,
+            what=wanted.group(1))) from error
     except Exception as error:  # whatever torch.load raises on bytes it cannot parse: the file is at fault
         newer = re.search(r"version (\d+), but the maximum supported version for reading is (\d+)", str(error))
         if newer:
-            raise CheckpointError(
-                f"checkpoint {path} was written by a newer PyTorch (file format {newer.group(1)}; torch "
-                f"{torch.__version__} reads up to {newer.group(2)}); upgrade torch, or save it again with this "
-                "version") from error
-        raise CheckpointError(f"checkpoint {path} cannot be read (truncated or corrupted?): {_first_line(error)}. "
-                              "Save it again, or copy it again from where it came.") from error
+            raise CheckpointError(tr(
+                "checkpoint {path} was written by a newer PyTorch (file format {written}; torch {torch} reads up to "
+                "{readable}); upgrade torch, or save it again with this version", path=path, written=newer.group(1),
+                torch=torch.__version__, readable=newer.group(2))) from error
+        raise CheckpointError(tr("checkpoint {path} cannot be read (truncated or corrupted?): {why}. Save it again, "
+                                 "or copy it again from where it came.", path=path, why=_first_line(error))) from error
 
 
 def _check_archive(file: BinaryIO, path: Path) -> None:
@@ -129,22 +136,22 @@ def _check_archive(file: BinaryIO, path: Path) -> None:
     this, a flipped bit in a tensor would load as a wrong weight. A file that is no zip archive is left to torch.load
     (it may be torch's legacy format)."""
     if os.fstat(file.fileno()).st_size == 0:
-        raise CheckpointError(f"checkpoint {path} is empty (0 bytes): not a checkpoint, or an interrupted copy; "
-                              "save or copy it again")
+        raise CheckpointError(tr("checkpoint {path} is empty (0 bytes): not a checkpoint, or an interrupted copy; "
+                                 "save or copy it again", path=path))
     starts_like_a_zip = b"PK\x03\x04".startswith(file.read(4))
     if not zipfile.is_zipfile(file):
         if starts_like_a_zip:
-            raise CheckpointError(f"checkpoint {path} cannot be read (truncated or corrupted?): it begins like a "
-                                  "checkpoint but its end is missing (an interrupted save, copy or download?); save "
-                                  "or copy it again")
+            raise CheckpointError(tr("checkpoint {path} cannot be read (truncated or corrupted?): it begins like a "
+                                     "checkpoint but its end is missing (an interrupted save, copy or download?); "
+                                     "save or copy it again", path=path))
         file.seek(0)
         return
     with zipfile.ZipFile(file) as archive:
         names = archive.namelist()
         if not any(name.endswith("/data.pkl") for name in names):
-            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") or "nothing"
-            raise CheckpointError(f"checkpoint {path} is a zip archive but not a checkpoint (it holds {shown}); "
-                                  "pass a file written by trainer.save")
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") or tr("nothing")
+            raise CheckpointError(tr("checkpoint {path} is a zip archive but not a checkpoint (it holds {shown}); "
+                                     "pass a file written by trainer.save", path=path, shown=shown))
         for entry in archive.infolist():
             if entry.CRC:  # 0: written with torch.serialization.set_crc32_options(False), nothing to check
                 with archive.open(entry) as data:
@@ -205,7 +212,8 @@ def restore_trainer(trainer, path: str | os.PathLike) -> dict:
     state = read_checkpoint(path)
     missing = [key for key in ("generator", "discriminator", "step") if key not in state]
     if missing:
-        raise CheckpointError(f"checkpoint {path} has no {', '.join(missing)}: it was not written by trainer.save")
+        raise CheckpointError(tr("checkpoint {path} has no {missing}: it was not written by trainer.save", path=path,
+                                 missing=", ".join(missing)))
     before = Snapshot.take(trainer)
     try:
         trainer.generator.load_state_dict(state["generator"])
@@ -218,9 +226,9 @@ def restore_trainer(trainer, path: str | os.PathLike) -> dict:
             trainer.ema.load_state_dict(state["ema"])
     except (RuntimeError, KeyError, ValueError, TypeError) as error:
         before.restore(trainer)
-        raise CheckpointError(
-            f"checkpoint {path} does not fit this trainer ({str(error).splitlines()[0]}); build the trainer "
-            "with the settings it was saved with (its 'config' entry)") from error
+        raise CheckpointError(tr(
+            "checkpoint {path} does not fit this trainer ({why}); build the trainer with the settings it was saved "
+            "with (its 'config' entry)", path=path, why=str(error).splitlines()[0])) from error
     trainer.step_count = state["step"]
     history = state.get("history", {"steps": [], "records": {}})
     trainer.history.steps, trainer.history.records = list(history["steps"]), dict(history["records"])
@@ -244,20 +252,23 @@ def load_generator(path: str | os.PathLike) -> nn.Module:
     CheckpointError (a ValueError) says what is missing or does not fit."""
     state = read_checkpoint(path)
     if "generator" not in state:
-        raise CheckpointError(f"checkpoint {path} has no 'generator' weights; pass a file written by trainer.save")
+        raise CheckpointError(tr("checkpoint {path} has no 'generator' weights; pass a file written by trainer.save",
+                                 path=path))
     if "arch" not in state:
-        raise CheckpointError(f"checkpoint {path} has no 'arch' entry, so the generator it holds is unknown; "
-                              f"{ARCH_HELP}")
+        raise CheckpointError(tr("checkpoint {path} has no 'arch' entry, so the generator it holds is unknown; {help}",
+                                 path=path, help=arch_help()))
     try:
         generator = build_generator(state["arch"])
     except ValueError as error:  # an unknown generator: the message lists the known ones
-        raise CheckpointError(f"checkpoint {path}: {error}") from error
+        raise CheckpointError(tr("checkpoint {path}: {error}", path=path, error=error)) from error
     except (TypeError, RuntimeError) as error:  # arguments that the generator cannot take
-        raise CheckpointError(f"checkpoint {path}: its 'arch' entry {state['arch']!r} builds no generator "
-                              f"({_first_line(error)}); {ARCH_HELP}") from error
+        raise CheckpointError(tr("checkpoint {path}: its 'arch' entry {arch} builds no generator ({why}); {help}",
+                                 path=path, arch=repr(state["arch"]), why=_first_line(error),
+                                 help=arch_help())) from error
     try:
         generator.load_state_dict(state["generator"])
     except (RuntimeError, TypeError, AttributeError, KeyError) as error:
-        raise CheckpointError(f"checkpoint {path}: its weights do not fit arch={state['arch']!r}: "
-                              f"{_first_line(error)}; save the checkpoint with the 'arch' of its generator") from error
+        raise CheckpointError(tr("checkpoint {path}: its weights do not fit arch={arch}: {why}; save the checkpoint "
+                                 "with the 'arch' of its generator", path=path, arch=repr(state["arch"]),
+                                 why=_first_line(error))) from error
     return generator.eval()

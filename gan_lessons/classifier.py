@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from .checkpoints import read_checkpoint
 from .data.images import to_unit_range
 from .files import atomic_write
+from .i18n import tr
 from .data.mnist import CACHE_DIR, REPO_DATA_DIR, default_data_dir, load_mnist, load_mnist_for_training, search_dirs
 
 CACHE_NAME = "classifier.pt"
@@ -63,7 +64,8 @@ class MNISTClassifier(nn.Module):
 def _check_images(images: Tensor) -> Tensor:
     if not isinstance(images, Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
         shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-        raise ValueError(f"images={shape} is not allowed; expected a tensor of shape (N, 1, 28, 28) in [-1, 1]")
+        raise ValueError(tr("images={shape} is not allowed; expected a tensor of shape (N, 1, 28, 28) in [-1, 1]",
+                            shape=shape))
     return images.float()
 
 
@@ -159,10 +161,10 @@ def train_classifier(root=None, device="cpu", seed: int = 0, verbose: bool = Tru
 
 
 def _describe(meta: dict) -> str:
-    held = ("the 10,000 test images" if meta["split"] == "train"
-            else f"{meta['held_out_size']:,} held-out images of the test split "
-                 f"(trained on the other {meta['train_size']:,})")
-    return f"MNIST classifier: accuracy {100 * meta['accuracy']:.2f}% on {held}"
+    held = (tr("the 10,000 test images") if meta["split"] == "train"
+            else tr("{held:,} held-out images of the test split (trained on the other {trained:,})",
+                    held=meta["held_out_size"], trained=meta["train_size"]))
+    return tr("MNIST classifier: accuracy {accuracy:.2f}% on {held}", accuracy=100 * meta["accuracy"], held=held)
 
 
 # -- the cache -------------------------------------------------------------------------------------
@@ -179,8 +181,8 @@ def _writable_folder(root) -> Path:
             return folder
         except OSError:
             continue  # not writable: try the next one
-    raise OSError(f"no writable folder for {CACHE_NAME}: tried {root}, {default_data_dir()}, {REPO_DATA_DIR}, "
-                  f"{CACHE_DIR}; pass root= a folder you can write to")
+    raise OSError(tr("no writable folder for {name}: tried {folders}; pass root= a folder you can write to",
+                     name=CACHE_NAME, folders=f"{root}, {default_data_dir()}, {REPO_DATA_DIR}, {CACHE_DIR}"))
 
 
 def save_classifier(model: MNISTClassifier, folder: Path) -> Path:
@@ -217,10 +219,10 @@ def load_classifier(root=None, device="cpu", verbose: bool = True) -> MNISTClass
             model = _load_cached(folder / CACHE_NAME, split, device)
             if model is not None:
                 if verbose:
-                    print(_describe(model.metadata) + f" (cached in {folder / CACHE_NAME})")
+                    print(_describe(model.metadata) + " " + tr("(cached in {path})", path=folder / CACHE_NAME))
                 return model
     model = train_classifier(root, device=device, verbose=verbose)
     path = save_classifier(model, _writable_folder(root))
     if verbose:
-        print(f"trained in {model.metadata['seconds']:.0f} s and cached in {path}")
+        print(tr("trained in {seconds:.0f} s and cached in {path}", seconds=model.metadata["seconds"], path=path))
     return model.eval()

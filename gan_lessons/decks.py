@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,8 @@ ASSET_SOURCES = {"reveal.js": ("sphinx_revealjs", "_static/revealjs", ("dist", "
 MATHJAX = f"{ASSETS}/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TEMPLATE = Path(__file__).parent / "deck_template"
+# A link to a lesson (its twin in the other language included) points at that lesson's deck instead.
+LESSON_LINK = re.compile(r'href="((?:zh/|\.\./)?\d\d_\w+)\.ipynb(#[^"]*)?"')
 
 
 def copy_assets(out: Path) -> Path:
@@ -48,7 +51,8 @@ def copy_assets(out: Path) -> Path:
 
 
 def deck(notebook: Path, out: Path, execute: bool = True, timeout: int = 3600) -> Path:
-    """Write out/<lesson>.slides.html for `notebook` (run first, in the notebook's folder, when `execute`)."""
+    """Write out/<lesson>.slides.html for `notebook` (run first, in the notebook's folder, when `execute`); links to
+    lessons point at their decks (`make slides` writes the Chinese ones into zh/)."""
     import nbformat
     from nbconvert import SlidesExporter
     from nbconvert.preprocessors import ExecutePreprocessor
@@ -69,6 +73,7 @@ def deck(notebook: Path, out: Path, execute: bool = True, timeout: int = 3600) -
     c.NbConvertBase.display_data_priority = [t for t in priority if t != WIDGET_VIEW]
     exporter = SlidesExporter(config=c)
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    html = LESSON_LINK.sub(lambda m: f'href="{m.group(1)}.slides.html{m.group(2) or ""}"', html)
     out.mkdir(parents=True, exist_ok=True)
     copy_assets(out)
     path = out / f"{notebook.stem}.slides.html"

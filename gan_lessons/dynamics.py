@@ -29,6 +29,8 @@ from typing import Callable
 
 import numpy as np
 
+from .i18n import tr
+
 Array = np.ndarray
 DIRAC_FIXES = ("nonsaturating", "minimax", "wgan", "wgan_clip", "wgan_gp", "instance_noise", "r1")
 BILINEAR_METHODS = ("simultaneous", "alternating", "extragradient", "optimistic")
@@ -39,14 +41,16 @@ _A = np.array([[0.0, -1.0], [1.0, 0.0]])  # the bilinear game's field F(z) = A z
 
 def _check_run(lr: float, steps: int) -> None:
     if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr={lr!r} is not allowed; it must be a positive finite number")
+        raise ValueError(tr("lr={lr} is not allowed; it must be a positive finite number", lr=repr(lr)))
     if not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
-        raise ValueError(f"steps={steps!r} is not allowed; it must be a positive integer")
+        raise ValueError(tr("{name}={value} is not allowed; it must be a positive integer", name="steps",
+                            value=repr(steps)))
 
 
 def _check_name(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not known; allowed values: {', '.join(allowed)}")
+        raise ValueError(tr("{name}={value} is not known; allowed values: {allowed}", name=name, value=repr(value),
+                            allowed=", ".join(allowed)))
 
 
 # -- the bilinear game min_x max_y xy ------------------------------------------------------------------

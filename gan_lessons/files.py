@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from .i18n import tr
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
@@ -28,7 +30,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     creating the temporary file is raised before the block runs.
     """
     if mode not in ("wb", "w"):
-        raise ValueError(f"mode={mode!r} is not allowed; allowed values: wb, w")
+        raise ValueError(tr("{name}={value} is not allowed; allowed values: {allowed}", name="mode", value=repr(mode),
+                            allowed="wb, w"))
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
@@ -45,22 +48,25 @@ def check_writable(name: str, path: str | os.PathLike, kind: str) -> Path:
     what exists of it is of the right kind, and its nearest existing folder accepts a new file. Nothing is created
     (the test file is gone when this returns); a ValueError names the argument `name`, the path and what is wrong."""
     if kind not in ("file", "folder"):
-        raise ValueError(f"kind={kind!r} is not allowed; allowed values: file, folder")
+        raise ValueError(tr("{name}={value} is not allowed; allowed values: {allowed}", name="kind", value=repr(kind),
+                            allowed="file, folder"))
     path, given = Path(path), f"{name}={str(path)!r}"
     if kind == "file" and path.is_dir():
-        raise ValueError(f"{given} is a folder; give the path of a file to write")
+        raise ValueError(tr("{given} is a folder; give the path of a file to write", given=given))
     if kind == "file" and path.exists() and not path.is_file():
-        raise ValueError(f"{given} is not a regular file (a device or a pipe?); give the path of a file to write")
+        raise ValueError(tr("{given} is not a regular file (a device or a pipe?); give the path of a file to write",
+                            given=given))
     if kind == "file" and path.is_symlink() and not path.exists():
         _refuse_link(path, given)
     if kind == "folder" and path.exists() and not path.is_dir():
-        raise ValueError(f"{given} is a file, not a folder; give a folder to write the results into")
+        raise ValueError(tr("{given} is a file, not a folder; give a folder to write the results into", given=given))
     folder = _nearest_existing(path if kind == "folder" else path.parent, given)
     try:
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
-        raise ValueError(f"{given} cannot be written: the folder {folder} does not accept new files "
-                         f"({error.strerror or error}); choose a folder you can write to") from error
+        raise ValueError(tr("{given} cannot be written: the folder {folder} does not accept new files ({why}); "
+                            "choose a folder you can write to", given=given, folder=folder,
+                            why=error.strerror or error)) from error
     return path
 
 
@@ -74,7 +80,8 @@ def _nearest_existing(folder: Path, given: str) -> Path:
         return candidate
     if candidate.is_symlink() and not candidate.exists():
         _refuse_link(candidate, given)
-    raise ValueError(f"{given} cannot be created: {candidate} is a file, not a folder; choose another path")
+    raise ValueError(tr("{given} cannot be created: {candidate} is a file, not a folder; choose another path",
+                        given=given, candidate=candidate))
 
 
 def _refuse_link(link: Path, given: str) -> None:
@@ -82,6 +89,10 @@ def _refuse_link(link: Path, given: str) -> None:
     try:
         link.stat()
     except OSError as error:
-        why = "loops back on itself" if error.errno == errno.ELOOP else "points to nothing"
-        raise ValueError(f"{given} cannot be created: {link} is a symbolic link that {why}; "
-                         "remove the link or choose another path") from error
+        if error.errno == errno.ELOOP:
+            message = tr("{given} cannot be created: {link} is a symbolic link that loops back on itself; remove the "
+                         "link or choose another path", given=given, link=link)
+        else:
+            message = tr("{given} cannot be created: {link} is a symbolic link that points to nothing; remove the "
+                         "link or choose another path", given=given, link=link)
+        raise ValueError(message) from error

@@ -24,6 +24,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from .i18n import tr
 from .models import generate
 
 
@@ -58,7 +59,8 @@ def weight_constraint(clip: float) -> Callable[[nn.Module], None]:
 def pack(x: Tensor, m: int) -> Tensor:
     """PacGAN's packing: (N, d) -> (N/m, m*d); row j holds samples j*m, ..., j*m + m - 1 side by side."""
     if len(x) % m:
-        raise ValueError(f"pack={m} does not divide the batch of {len(x)} samples; use a batch that is a multiple of pack")
+        raise ValueError(tr("pack={m} does not divide the batch of {n} samples; use a batch that is a multiple of "
+                            "pack", m=m, n=len(x)))
     return x.flatten(1).reshape(len(x) // m, -1)
 
 
@@ -87,7 +89,7 @@ class EMA:
 
     def __init__(self, generator: nn.Module, beta: float = 0.999):
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0.0 <= beta < 1.0:
-            raise ValueError(f"beta={beta!r} is not allowed; it must be a number in [0, 1)")
+            raise ValueError(tr("beta={beta} is not allowed; it must be a number in [0, 1)", beta=repr(beta)))
         self.beta = float(beta)
         self.generator = copy.deepcopy(generator).requires_grad_(False)
         self.updates = 0

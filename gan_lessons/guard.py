@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .i18n import tr
+
 HIGH_LR = 1e-2  # above this, Adam on these small GANs tends to overshoot: the usual cause of a blow-up
 
 
@@ -79,14 +81,14 @@ def likely_cause(trainer) -> str:
     loss = cfg.loss
     constrained = cfg.regularizer != "none" or cfg.clip > 0 or _spectral(trainer.discriminator)
     if loss == "wgan" and not constrained:
-        return ("the WGAN critic is unconstrained (no weight clipping, gradient penalty or spectral norm), so its "
-                "scores grow without bound; add one of them (lesson 08)")
+        return tr("the WGAN critic is unconstrained (no weight clipping, gradient penalty or spectral norm), so its "
+                  "scores grow without bound; add one of them (lesson 08)")
     high = [f"{name}={value:g}" for name, value in (("lr_d", trainer.lr_d), ("lr_g", trainer.lr_g))
             if value > HIGH_LR]
     if high:
-        return (f"a learning rate too high for the {loss or 'chosen'} loss ({', '.join(high)}); "
-                f"try one at most {HIGH_LR:g}")
-    return "exploding gradients; lower the learning rates or add a regularizer (R1 or a gradient penalty)"
+        return tr("a learning rate too high for the {loss} loss ({rates}); try one at most {high:g}", loss=loss,
+                  rates=", ".join(high), high=HIGH_LR)
+    return tr("exploding gradients; lower the learning rates or add a regularizer (R1 or a gradient penalty)")
 
 
 def _spectral(model: nn.Module) -> bool:
@@ -96,6 +98,10 @@ def _spectral(model: nn.Module) -> bool:
 def diverged_message(step: int, metrics: dict, restored_step: int, cause: str) -> str:
     """What went wrong at `step`, the likely cause, and what the trainer did about it."""
     bad = [f"{k}={v}" for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
-    what = f"the loss became non-finite ({', '.join(bad)})" if bad else "a weight became non-finite"
-    return (f"training diverged at step {step}: {what}. Likely cause: {cause}. "
-            f"The last finite weights (step {restored_step}) are restored; change the setting and train on.")
+    if bad:
+        what = tr("the loss became non-finite ({values})", values=", ".join(bad))
+    else:
+        what = tr("a weight became non-finite")
+    return tr("training diverged at step {step}: {what}. Likely cause: {cause}. The last finite weights (step "
+              "{restored_step}) are restored; change the setting and train on.", step=step, what=what, cause=cause,
+              restored_step=restored_step)

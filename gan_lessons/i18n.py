@@ -13,6 +13,7 @@ Chinese in a figure needs a font with its glyphs: `set_language("zh")` adds the 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from functools import lru_cache
@@ -23,6 +24,8 @@ ENV_VAR = "GAN_LESSONS_LANG"
 LOCALE = Path(__file__).with_name("locale")
 FONT = Path(__file__).with_name("fonts") / "NotoSansSC-GanLessons.otf"
 FONT_NAME = "Noto Sans SC GanLessons"
+# Set to 1 (the test command does) to make a missing glyph in a figure an error instead of an empty box.
+STRICT_GLYPHS_VAR = "GAN_LESSONS_STRICT_GLYPHS"
 
 
 def _from_environment() -> str:
@@ -78,3 +81,20 @@ def use_font() -> None:
     family = list(mpl.rcParams["font.family"])
     if FONT_NAME not in family:
         mpl.rcParams["font.family"] = [*family, FONT_NAME]
+    if os.environ.get(STRICT_GLYPHS_VAR) == "1":
+        warnings.filterwarnings("error", message=r"Glyph \d+ .*missing from font")
+        mathtext = logging.getLogger("matplotlib.mathtext")
+        if not any(isinstance(f, _MissingGlyph) for f in mathtext.filters):
+            mathtext.addFilter(_MissingGlyph())
+
+
+class _MissingGlyph(logging.Filter):
+    """Raises where matplotlib's math text would draw a box for a character no math font has (Chinese between $
+    signs, or in a label that also holds math: write such labels without $...$)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Raise ValueError for a missing glyph; let any other record through."""
+        if "does not have a glyph" in record.getMessage():
+            raise ValueError(f"{record.getMessage()} (math text has no Chinese font: keep Chinese out of labels "
+                             "that hold $...$)")
+        return True

@@ -29,7 +29,8 @@ import torch
 from torch import Tensor, nn
 
 from .classifier import MNISTClassifier, classifier_accuracy, features, load_classifier, predict_proba
-from .config import check_float, check_int
+from .config import check_float, check_int, pad
+from .i18n import tr
 from .latent import LabelledNoise, Noise
 from .models import generate
 
@@ -77,7 +78,8 @@ def knn_radii(feat: Tensor, k: int = 3) -> Tensor:
 
     Lesson 10 writes it out (without the check of k); tests/test_lessons_write_the_code.py keeps the two equal."""
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k < len(feat):
-        raise ValueError(f"k={k!r} is not allowed; it must be an integer from 1 to {len(feat) - 1} (set size - 1)")
+        raise ValueError(tr("k={k} is not allowed; it must be an integer from 1 to {high} (set size - 1)", k=repr(k),
+                            high=len(feat) - 1))
     dist = torch.cdist(feat.double(), feat.double())
     return dist.kthvalue(k + 1, dim=1).values  # the smallest distance, 0, is the point itself
 
@@ -134,7 +136,8 @@ def image_metrics(clf: nn.Module, real: Tensor, fake: Tensor, k: int = 3) -> dic
 def real_pair(images: Tensor, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Two disjoint random sets of n real images (a seeded permutation): the reference and the real baseline."""
     if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= len(images) // 2:
-        raise ValueError(f"n={n!r} is not allowed; two disjoint real sets need 2 <= n <= {len(images) // 2}")
+        raise ValueError(tr("n={n} is not allowed; two disjoint real sets need 2 <= n <= {high}", n=repr(n),
+                            high=len(images) // 2))
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     return images[order[:n]], images[order[n:2 * n]]
 
@@ -144,7 +147,8 @@ def draw_samples(source: Tensor | nn.Module | Callable[[int], Tensor], n: int) -
     when it has `n_classes`), or a function n -> images."""
     if isinstance(source, Tensor):
         if len(source) < n:
-            raise ValueError(f"samples: {len(source)} images given, n={n} needed; pass more or lower n")
+            raise ValueError(tr("samples: {given} images given, n={n} needed; pass more or lower n",
+                                given=len(source), n=n))
         return source[:n]
     if isinstance(source, nn.Module):
         n_classes = getattr(source, "n_classes", 0)
@@ -153,8 +157,8 @@ def draw_samples(source: Tensor | nn.Module | Callable[[int], Tensor], n: int) -
         return generate(source, z, *y)
     if callable(source):
         return source(n)
-    raise ValueError(f"generator_or_samples={type(source).__name__} is not allowed; pass images (N, 1, 28, 28), "
-                     "a generator module with a z_dim attribute, or a function n -> images")
+    raise ValueError(tr("generator_or_samples={kind} is not allowed; pass images (N, 1, 28, 28), a generator module "
+                        "with a z_dim attribute, or a function n -> images", kind=type(source).__name__))
 
 
 def evaluate_images(generator_or_samples, n: int = 1000, real: Tensor | None = None,
@@ -180,11 +184,13 @@ def evaluate_images(generator_or_samples, n: int = 1000, real: Tensor | None = N
 
 
 def format_metrics(result: dict) -> str:
-    """A table: one line per metric, the model's value beside the real-vs-real value."""
-    lines = [f"{'metric':<18} {'model':>10} {'real vs real':>13}   (n = {result['n_samples']} samples each; "
-             f"classifier accuracy {100 * result['classifier_accuracy']:.2f}%)"]
+    """A table: one line per metric, the model's value beside the real-vs-real value (in the language in use; the
+    metrics' names stay, as they are the keys of the result)."""
+    note = tr("(n = {n} samples each; classifier accuracy {accuracy:.2f}%)", n=result["n_samples"],
+              accuracy=100 * result["classifier_accuracy"])
+    lines = [f"{pad(tr('metric'), 18)} {pad(tr('model'), 10, '>')} {pad(tr('real vs real'), 13, '>')}   {note}"]
     for name in METRICS:
-        arrow = "higher is better" if HIGHER_IS_BETTER[name] else "lower is better"
+        arrow = tr("higher is better") if HIGHER_IS_BETTER[name] else tr("lower is better")
         lines.append(f"{name:<18} {result[name]:>10.4g} {result[name + '_real']:>13.4g}   {arrow}")
     return "\n".join(lines)
 

@@ -12,6 +12,9 @@ a `Frame` and draws it: one reused matplotlib figure per pane, rendered into PNG
 GIL.) The thread never prints and uses no Output widget. In fast mode (tests) `play` trains a few chunks
 synchronously and returns, so no thread outlives the cell. Where widgets cannot render (nbconvert HTML,
 static viewers), the lab's output carries a still picture of the panes.
+
+The lab speaks the language in use (i18n.py): the controls' labels are those of the language in use when the lab
+is made; the status line, the messages and the panes' words follow the language in use when they are drawn.
 """
 from __future__ import annotations
 
@@ -29,21 +32,24 @@ import ipywidgets as widgets
 import torch
 
 from .checkpoints import CheckpointError, read_checkpoint
-from .config import TrainConfig, fast_mode, get_device, replace, seed_everything
+from .config import TrainConfig, fast_mode, get_device, later, replace, seed_everything
 from .data.toy import make_target
 from .guard import DivergenceError
+from .i18n import get_language, tr
 from .lab_frames import (SETTINGS, Curves, Domain, Frame, Meter, check_setting, control_domains, guarded_update,
                          thin_history)
 from .lab_panes import PANE_NAMES, LivePane, coverage_text, png_bytes, snapshot_figure
-from .lab_presets import PRESETS, Preset
+from .lab_presets import PRESETS, Preset, preset_label
 from .lab_replay import FrameHistory, with_curves
 from .models import mlp_gan_2d
 from .training import Callback, GANTrainer, make_2d_trainer
 
 USUAL_WEIGHT = {"gp": 10.0, "r1": 0.1, "r2": 0.1}  # lambda = 10 for WGAN-GP; gamma = 0.1 for R1/R2 on these targets
-LABELS = {"target": "target", "loss": "loss", "lr_d": "lr of D", "lr_g": "lr of G", "z_dim": "noise dim",
-          "batch_size": "batch size", "d_steps": "D steps per G", "regularizer": "regularizer",
-          "reg_weight": "its weight"}
+# each control's label, said with tr() when the lab is made
+LABELS = {"target": later.tr("target"), "loss": later.tr("loss"), "lr_d": later.tr("lr of D"),
+          "lr_g": later.tr("lr of G"), "z_dim": later.tr("noise dim"), "batch_size": later.tr("batch size"),
+          "d_steps": later.tr("D steps per G"), "regularizer": later.tr("regularizer"),
+          "reg_weight": later.tr("its weight")}
 Change = Callable[[], "str | None"]
 
 
@@ -74,11 +80,12 @@ class GANLab:
                  size: str = "normal"):
         if preset is not None:
             if cfg is not None:
-                raise ValueError(f"preset={preset!r} and cfg were both given; a preset is a whole configuration: "
-                                 "give one of them")
+                raise ValueError(tr("preset={preset} and cfg were both given; a preset is a whole configuration: "
+                                    "give one of them", preset=repr(preset)))
             cfg = replace(preset_named(preset).config, device="auto")
         if size not in PANE_SIZES:
-            raise ValueError(f"size={size!r} is not allowed; allowed values: {', '.join(PANE_SIZES)}")
+            raise ValueError(tr("{name}={value} is not allowed; allowed values: {allowed}", name="size",
+                                value=repr(size), allowed=", ".join(PANE_SIZES)))
         self.cfg = cfg if cfg is not None else LAB_DEFAULTS
         self.shown, self.size = shown_controls(show), size
         self.fps, self.chunk, self.threads, self.fast_chunks = fps, chunk, threads, fast_chunks
@@ -233,8 +240,8 @@ class GANLab:
             try:
                 check_setting(cfg, self.domains, field, getattr(cfg, field))
             except ValueError as error:
-                raise ValueError(f"preset={name!r} does not fit this lab's controls ({error}); "
-                                 f"start a new lab with it: GANLab(preset={name!r})") from None
+                raise ValueError(tr("preset={name} does not fit this lab's controls ({error}); start a new lab "
+                                    "with it: GANLab(preset={name})", name=repr(name), error=error)) from None
         for field in SETTINGS:  # the controls show it at once; the trainer takes it between two steps
             self._accepted[field] = getattr(cfg, field)
             with self._quietly(field):
@@ -242,7 +249,8 @@ class GANLab:
         with self._quietly("preset"):
             self.preset_menu.value = name
         self._show_story(name)
-        self._submit(lambda: self._use(cfg, f"preset {name!r}"), f"preset {name!r}")
+        what = tr("preset {name}", name=repr(name))
+        self._submit(lambda: self._use(cfg, what), what)
 
     @property
     def pinned(self) -> Frame | None:
@@ -275,8 +283,8 @@ class GANLab:
         self._refuse_while_running("replay")
         n = len(self.history)
         if isinstance(index, bool) or not isinstance(index, int) or not -n <= index < n:
-            raise ValueError(f"index={index!r} is not allowed; this run has kept {n} frames: give an integer from "
-                             f"0 to {n - 1} (or -1 for the newest)")
+            raise ValueError(tr("index={index} is not allowed; this run has kept {n} frames: give an integer from "
+                                "0 to {last} (or -1 for the newest)", index=repr(index), n=n, last=n - 1))
         index %= n
         frame = with_curves(self.history[index], self.curves.arrays())
         self._replaying = index if index < n - 1 else None
@@ -291,7 +299,8 @@ class GANLab:
         and training goes on from there as it would here. The file is written atomically (a reader never sees
         half of one) and read back without running code. While training, the lab pauses to save, then goes on."""
         if not isinstance(path, (str, os.PathLike)) or not str(path):
-            raise ValueError(f"path={path!r} is not allowed; give a file name, such as 'step3000.lab.pt'")
+            raise ValueError(tr("path={path} is not allowed; give a file name, such as 'step3000.lab.pt'",
+                                path=repr(path)))
         was_running = self.running
         if was_running:
             self.pause()
@@ -300,7 +309,7 @@ class GANLab:
                 lab = {"format": LAB_FILE_FORMAT, "config": dataclasses.asdict(self.cfg),
                        "curves": curves_state(self.curves)}
                 written = self._trainer.save(path, extra={"lab": lab})
-                self._say(f"saved step {self._trainer.step_count} to {written}")
+                self._say(tr("saved step {step} to {path}", step=self._trainer.step_count, path=written))
         finally:
             if was_running:
                 self.play()
@@ -314,25 +323,26 @@ class GANLab:
         of GANLab other than cfg and preset (fps, show, size, ...): the settings come from the file. A file that
         lab.save did not write, or one damaged, raises CheckpointError (a ValueError) saying what to do."""
         if "cfg" in options or "preset" in options:
-            raise ValueError("GANLab.load takes its settings from the file; give only fps, chunk, threads, "
-                             "fast_chunks, show or size")
+            raise ValueError(tr("GANLab.load takes its settings from the file; give only fps, chunk, threads, "
+                                "fast_chunks, show or size"))
         state = read_checkpoint(path)
         saved = state.get("lab")
         if not isinstance(saved, dict) or saved.get("format") != LAB_FILE_FORMAT:
-            raise CheckpointError(f"{path} was not written by lab.save (it has no {LAB_FILE_FORMAT!r} entry); "
-                                  "a trainer's checkpoint is loaded with GANTrainer.load")
+            raise CheckpointError(tr("{path} was not written by lab.save (it has no {entry} entry); a trainer's "
+                                     "checkpoint is loaded with GANTrainer.load", path=path,
+                                     entry=repr(LAB_FILE_FORMAT)))
         try:
             cfg = TrainConfig(**saved["config"])
             curves = curves_from(saved["curves"])
         except (TypeError, ValueError, KeyError) as error:
-            raise CheckpointError(f"{path}: its lab settings cannot be used ({error}); save it again with "
-                                  "lab.save") from error
+            raise CheckpointError(tr("{path}: its lab settings cannot be used ({error}); save it again with "
+                                     "lab.save", path=path, error=error)) from error
         lab = cls(_on_this_computer(cfg), **options)
         with lab._trainer_lock:
             lab._trainer.load(path)
             lab.curves = curves
             lab.history.clear()
-        lab._say(f"loaded {Path(path).name}: step {lab._trainer.step_count}")
+        lab._say(tr("loaded {name}: step {step}", name=Path(path).name, step=lab._trainer.step_count))
         lab.redraw()
         return lab
 
@@ -349,7 +359,7 @@ class GANLab:
         with self._trainer_lock:
             metrics, error = guarded_update(self._trainer, update)
             key = f"loss_{player.lower()}"
-            self._say(f"one {player} update: {key}={metrics[key]:.3f}")
+            self._say(tr("one {player} update: {key}={value:.3f}", player=player, key=key, value=metrics[key]))
             if error is not None:
                 self._diverged(error)
         self.redraw()
@@ -371,7 +381,7 @@ class GANLab:
                 try:
                     message = change()
                 except ValueError as error:  # a value the trainer refuses: say why, keep training
-                    message = f"{what} not applied: {error}"
+                    message = tr("{what} not applied: {error}", what=what, error=error)
                 if message:
                     self._say(message)
 
@@ -385,7 +395,8 @@ class GANLab:
         elif name == "z_dim":  # a new G as make_2d_trainer builds it (the D built beside it is left unused)
             generator, _ = mlp_gan_2d(value, self.cfg.hidden, self.cfg.spectral_norm, self.cfg.pack, self.cfg.depth)
             trainer.replace_generator(generator.to(self._device), value)
-            return f"noise dimension {old} → {value}: generator rebuilt (a new G, and a new Adam for it)"
+            return tr("noise dimension {old} → {value}: generator rebuilt (a new G, and a new Adam for it)", old=old,
+                      value=value)
         else:
             trainer.configure(**{name: value})  # the next step uses it
         return None if name.startswith("lr_") else f"{name}: {old} → {value}"
@@ -399,13 +410,13 @@ class GANLab:
 
     def _rebuild(self) -> str:
         self._build()
-        return f"reset: seed {self.cfg.seed}, fresh G and D, step 0"
+        return tr("reset: seed {seed}, fresh G and D, step 0", seed=self.cfg.seed)
 
     def _use(self, cfg: TrainConfig, what: str) -> str:
         """Start again from `cfg` (on the thread that owns the trainer)."""
         self.cfg = cfg
         self._build()
-        return f"{what}: seed {cfg.seed}, fresh G and D, step 0"
+        return tr("{what}: seed {seed}, fresh G and D, step 0", what=what, seed=cfg.seed)
 
     # -- the training thread ---------------------------------------------------------------------------------
     def _train_chunk(self, n: int) -> dict[str, float]:
@@ -454,8 +465,9 @@ class GANLab:
                 self._show(self._frame())
         except Exception as error:  # noqa: BLE001 (a thread cannot raise into the cell: the status says it)
             self.error = error
-            self._say(f"training stopped: {type(error).__name__}: {error}")
-            self.status.value += f" · <b>training stopped</b>: {type(error).__name__}: {error}"
+            self._say(tr("training stopped: {kind}: {error}", kind=type(error).__name__, error=error))
+            self.status.value += " · " + tr("<b>training stopped</b>: {kind}: {error}", kind=type(error).__name__,
+                                            error=error)
         finally:
             torch.set_num_threads(previous)
             self._stop.set()
@@ -469,16 +481,18 @@ class GANLab:
             self.images[name].value = pane.render(frame)
         training = self.running and not self._stop.is_set()
         state = "training" if training else "paused"
-        message = f" · {self._message}" if self._message not in ("", state) else ""
+        message = f" · {state_text(self._message)}" if self._message not in ("", state) else ""
         if live:
             self._replaying = None
             self.history.add(frame)
         else:
             newest = self.history[-1].step
-            message = f" · <b>replay</b> of step {frame.step} (the run is at step {newest}; play goes on from there)"
-        self.status.value = self._big(f"<code>step={frame.step}</code> · {frame.steps_per_s:.0f} steps/s · "
+            message = " · " + tr("<b>replay</b> of step {step} (the run is at step {newest}; play goes on from "
+                                 "there)", step=frame.step, newest=newest)
+        rate = tr("{rate:.0f} steps/s", rate=frame.steps_per_s)
+        self.status.value = self._big(f"<code>step={frame.step}</code> · {rate} · "
                                       f"<code>lr_d={frame.lr_d:.2e}</code> · <code>lr_g={frame.lr_g:.2e}</code> · "
-                                      f"{state}{message}")
+                                      f"{state_text(state)}{message}")
         self.coverage.value = self._big(coverage_text(frame.coverage, len(frame.centres)))
         self._last_frame = frame
         self.frames_drawn += 1
@@ -496,9 +510,11 @@ class GANLab:
         return f'<span style="font-size: 150%">{html}</span>' if self.size == "projector" else html
 
     def _show_story(self, name: str) -> None:
-        chosen = PRESETS[name]
-        self.story.value = self._big(f"<b>{name}</b> (lesson {chosen.lesson}): {chosen.story} "
-                                     f"<i>Watch: {chosen.watch}</i>")
+        chosen, label = PRESETS[name], preset_label(name)
+        heading = name if label == name else f"{label} ({name})"  # the name lab.preset takes, beside a translation
+        self.story.value = self._big(tr("<b>{name}</b> (lesson {lesson}): {story} <i>Watch: {watch}</i>",
+                                        name=heading, lesson=chosen.lesson, story=tr(chosen.story),
+                                        watch=tr(chosen.watch)))
 
     @contextlib.contextmanager
     def _quietly(self, name: str):
@@ -514,7 +530,8 @@ class GANLab:
         self.error = error
         self.curves.truncate(error.restored_step)
         self._trainer.configure()  # the optimizers put back hold their old learning rates: the configuration's apply
-        self._say(f"<b>stopped</b>: {error} Lower a learning rate (or change the loss) and press play.")
+        self._say(tr("<b>stopped</b>: {error} Lower a learning rate (or change the loss) and press play.",
+                     error=error))
 
     def _say(self, message: str) -> None:
         with self._lock:
@@ -522,30 +539,32 @@ class GANLab:
 
     def _refuse_while_running(self, what: str) -> None:
         if self.running:
-            raise RuntimeError(f"{what} works while the lab is paused: call lab.pause() first")
+            raise RuntimeError(tr("{what} works while the lab is paused: call lab.pause() first", what=what))
 
     # -- the widgets ---------------------------------------------------------------------------------------
     def _make_controls(self) -> dict[str, widgets.Widget]:
-        width = "160px" if self.size == "projector" else "110px"
-        c = {name: control(domain, getattr(self.cfg, name), LABELS[name], width)
+        width = CONTROL_WIDTHS[get_language()][self.size == "projector"]
+        c = {name: control(domain, getattr(self.cfg, name), tr(LABELS[name]), width)
              for name, domain in self.domains.items()}
         for name, widget in c.items():
             widget.observe(lambda change, name=name: self._take(name, change["new"]), names="value")
-        buttons = {"play": ("play", "play", self.play), "pause": ("pause", "pause", self.pause),
-                   "step_d": ("step D", "step-forward", self.step_d), "step_g": ("step G", "step-forward", self.step_g),
-                   "reset": ("reset", "undo", self.reset), "pin": ("pin", "thumb-tack", self.pin),
-                   "unpin": ("unpin", "times", self.unpin), "save": ("save", "save", self._save_from_page)}
+        buttons = {"play": (tr("play"), "play", self.play), "pause": (tr("pause"), "pause", self.pause),
+                   "step_d": (tr("step D"), "step-forward", self.step_d),
+                   "step_g": (tr("step G"), "step-forward", self.step_g),
+                   "reset": (tr("reset"), "undo", self.reset), "pin": (tr("pin"), "thumb-tack", self.pin),
+                   "unpin": (tr("unpin"), "times", self.unpin), "save": (tr("save"), "save", self._save_from_page)}
         for name, (label, icon, action) in buttons.items():
             c[name] = widgets.Button(description=label, icon=icon, layout=widgets.Layout(width="88px"))
             c[name].on_click(self._on_click(action))
-        self.preset_menu = widgets.Dropdown(options=[("a lesson's story…", None), *((n, n) for n in PRESETS)],
-                                            value=None, description="preset", style={"description_width": width})
+        self.preset_menu = widgets.Dropdown(options=[(tr("a lesson's story…"), None),
+                                                     *((preset_label(n), n) for n in PRESETS)],
+                                            value=None, description=tr("preset"), style={"description_width": width})
         self.preset_menu.observe(lambda change: self._pick_preset(change["new"]), names="value")
-        self.replay_slider = widgets.IntSlider(value=0, min=0, max=0, description="replay frame", disabled=True,
+        self.replay_slider = widgets.IntSlider(value=0, min=0, max=0, description=tr("replay frame"), disabled=True,
                                                continuous_update=True, style={"description_width": width},
                                                layout=widgets.Layout(width="520px"))
         self.replay_slider.observe(lambda change: self._scrub(change["new"]), names="value")
-        self.file_name = widgets.Text(value="gan_lab.pt", description="file", style={"description_width": width},
+        self.file_name = widgets.Text(value="gan_lab.pt", description=tr("file"), style={"description_width": width},
                                       layout=widgets.Layout(width="260px"))
         for widget, css in ((c["lr_d"], "gan-lab-lr-d"), (c["lr_g"], "gan-lab-lr-g"), (c["z_dim"], "gan-lab-z-dim"),
                             (c["play"], "gan-lab-play"), (c["pause"], "gan-lab-pause"), (c["pin"], "gan-lab-pin"),
@@ -573,7 +592,7 @@ class GANLab:
         try:
             self.save(self.file_name.value)
         except ValueError as error:  # CheckpointError too: a folder that cannot be written, a bad name
-            self._say(f"not saved: {error}")
+            self._say(tr("not saved: {error}", error=error))
             self.redraw()
 
     def _take(self, name: str, value) -> None:
@@ -583,7 +602,7 @@ class GANLab:
         try:
             check_setting(self.cfg, self.domains, name, value)
         except ValueError as error:  # e.g. NaN typed into a slider: show the last good value again
-            self._say(f"{name} not changed: {error}")
+            self._say(tr("{name} not changed: {error}", name=name, error=error))
             self._refusing = name  # (a slider may show it clamped: a weight of 0 at its lowest; not a new value)
             self.controls[name].value = self._accepted[name]
             self._refusing = None
@@ -625,14 +644,25 @@ class GANLab:
 
 # pane width and height (inches) and dots per inch: on a laptop, and larger for a projector
 PANE_SIZES = {"normal": (3.4, 3.2, 80), "projector": (4.6, 4.3, 100)}
+# the width of the controls' labels in each language, (normal, projector): a Chinese label names the setting and its
+# identifier ("判别器学习率 lr_d")
+CONTROL_WIDTHS = {"en": ("110px", "160px"), "zh": ("150px", "210px")}
 PINNED_PANES = ("samples", "discriminator")  # what a pinned frame shows beside the live panes
 LAB_FILE_FORMAT = "gan-lab/1"  # the "lab" entry of a file that lab.save writes
+
+
+def state_text(message: str) -> str:
+    """A message of the status line in the language in use: the lab's state (ready, training, paused) translated,
+    any other message as it was said."""
+    states = {"ready: press play": tr("ready: press play"), "training": tr("training"), "paused": tr("paused")}
+    return states.get(message, message)
 
 
 def preset_named(name: str) -> Preset:
     """The preset `name`, or a ValueError naming the ones there are."""
     if not isinstance(name, str) or name not in PRESETS:
-        raise ValueError(f"preset={name!r} is not allowed; allowed values: {', '.join(map(repr, PRESETS))}")
+        raise ValueError(tr("{name}={value} is not allowed; allowed values: {allowed}", name="preset",
+                            value=repr(name), allowed=", ".join(map(repr, PRESETS))))
     return PRESETS[name]
 
 
@@ -641,18 +671,22 @@ def shown_controls(show) -> tuple[str, ...]:
     if show is None:
         return SETTINGS
     if isinstance(show, str) or not all(isinstance(name, str) for name in show):
-        raise ValueError(f"show={show!r} is not allowed; give a tuple of control names from: {', '.join(SETTINGS)}")
+        raise ValueError(tr("show={show} is not allowed; give a tuple of control names from: {allowed}",
+                            show=repr(show), allowed=", ".join(SETTINGS)))
     unknown = [name for name in show if name not in SETTINGS]
     if unknown:
-        raise ValueError(f"show={tuple(show)!r} is not allowed: {', '.join(map(repr, unknown))} is not a control; "
-                         f"allowed names: {', '.join(SETTINGS)}")
+        raise ValueError(tr("show={show} is not allowed: {unknown} is not a control; allowed names: {allowed}",
+                            show=repr(tuple(show)), unknown=", ".join(map(repr, unknown)),
+                            allowed=", ".join(SETTINGS)))
     return tuple(show)
 
 
 def pinned_caption(frame: Frame, cfg: TrainConfig) -> str:
     """What a pinned frame was: its step, coverage and the settings it was trained with."""
-    coverage = f"{frame.coverage['modes']} modes, {frame.coverage['hq']:.0f}% HQ" if frame.coverage else ""
-    return (f"<b>pinned</b>: step {frame.step} · {coverage}<br><code>loss={cfg.loss}</code> "
+    coverage = (tr("{modes} modes, {hq:.0f}% HQ", modes=frame.coverage["modes"], hq=frame.coverage["hq"])
+                if frame.coverage else "")
+    return (tr("<b>pinned</b>: step {step} · {coverage}", step=frame.step, coverage=coverage) +
+            f"<br><code>loss={cfg.loss}</code> "
             f"<code>lr_d={cfg.lr_d:.2g}</code> <code>lr_g={cfg.lr_g:.2g}</code> <code>z_dim={cfg.z_dim}</code> "
             f"<code>batch={cfg.batch_size}</code> <code>{cfg.regularizer}</code>")
 
@@ -670,7 +704,7 @@ def curves_from(state: dict) -> Curves:
     curves.means = [[float(v) for v in row] for row in state["means"]]
     curves._sum, curves._count = [float(v) for v in state["sum"]], int(state["count"])
     if len(curves.steps) != len(curves.means) or len(curves._sum) != len(Curves.KEYS):
-        raise ValueError("the curves' steps and values do not match")
+        raise ValueError(tr("the curves' steps and values do not match"))
     return curves
 
 

@@ -23,6 +23,7 @@ from .config import BCE_LOSSES, LOSS_NAMES, REGULARIZER_NAMES, TARGET_NAMES, Tra
 from .data.toy import Target2D
 from .fixes import pack
 from .guard import DivergenceError, Snapshot, diverged_message, finite_weights, likely_cause
+from .i18n import tr
 from .metrics import EVAL_SAMPLES, evaluate_2d, grid_divergences
 
 FRAME_SEED = 1234  # every frame shows G at the same z: points move smoothly, and training's own RNG is left alone
@@ -78,7 +79,8 @@ def manifold(G, z_dim: int, device: torch.device, lines: int = 11, points: int =
     """
     for name, value, low in (("z_dim", z_dim, 1), ("lines", lines, 1), ("points", points, 2)):
         if not isinstance(value, int) or value < low:
-            raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= {low}")
+            raise ValueError(tr("{name}={value} is not allowed; it must be an integer >= {low}", name=name,
+                                value=repr(value), low=low))
     along = torch.linspace(-half_width, half_width, points, device=device)
     if z_dim == 1:
         return G(along[:, None]).reshape(1, points, 2).cpu().numpy()
@@ -227,13 +229,16 @@ class Domain:
         """ValueError naming the control and what it takes, unless `value` is in the domain."""
         if self.options:
             if isinstance(value, bool) or value not in self.options:
-                allowed = ", ".join(map(str, self.options))
-                raise ValueError(f"{name}={value!r} is not allowed; allowed values: {allowed}")
+                raise ValueError(tr("{name}={value} is not allowed; allowed values: {allowed}", name=name,
+                                    value=repr(value), allowed=", ".join(map(str, self.options))))
             return
         kind = int if self.integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kind) or not self.low <= value <= self.high:
-            raise ValueError(f"{name}={value!r} is not allowed; the lab's control takes "
-                             f"{'an integer' if self.integer else 'a number'} from {self.low:g} to {self.high:g}")
+            if self.integer:
+                raise ValueError(tr("{name}={value} is not allowed; the lab's control takes an integer from {low:g} "
+                                    "to {high:g}", name=name, value=repr(value), low=self.low, high=self.high))
+            raise ValueError(tr("{name}={value} is not allowed; the lab's control takes a number from {low:g} to "
+                                "{high:g}", name=name, value=repr(value), low=self.low, high=self.high))
 
 
 def powers_of_ten(*values: float) -> Domain:
@@ -256,14 +261,16 @@ def control_domains(cfg: TrainConfig) -> dict[str, Domain]:
 def check_setting(cfg: TrainConfig, domains: dict[str, Domain], name: str, value) -> None:
     """ValueError naming the control `name` unless its domain holds `value` and the configuration `cfg` allows it."""
     if name not in domains:
-        raise ValueError(f"{name!r} is not a control of the lab; allowed: {', '.join(domains)}")
+        raise ValueError(tr("{name} is not a control of the lab; allowed: {allowed}", name=repr(name),
+                            allowed=", ".join(domains)))
     domains[name].check(name, value)
     try:
         replace(cfg, **{name: value})  # the configuration's own checks (ValueError naming the parameter)
     except ValueError as error:  # one that names another setting (label_smoothing): name the control first
         if str(error).startswith(f"{name}="):
             raise
-        raise ValueError(f"{name}={value!r} is not allowed with these settings: {error}") from None
+        raise ValueError(tr("{name}={value} is not allowed with these settings: {error}", name=name,
+                            value=repr(value), error=error)) from None
 
 
 def guarded_update(trainer, update: Callable[[], dict[str, float]]) -> tuple[dict[str, float], DivergenceError | None]:

@@ -2,20 +2,24 @@
 
 Each pane owns its artists and only updates their data, so one matplotlib figure per pane serves every
 frame, and `LivePane` redraws only what moved. No pyplot here: figures are `matplotlib.figure.Figure`
-objects rendered by the Agg canvas into PNG bytes.
+objects rendered by the Agg canvas into PNG bytes. A pane's words (titles, legends, axis labels) are in the
+language in use when it draws a frame (i18n.py): a change of language redraws its background.
 """
 from __future__ import annotations
 
 import io
 import math
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from .config import BCE_LOSSES
+from .i18n import get_language, tr
 from .lab_frames import DIVERGENCE_BINS, Frame
 from .plots import FAKE_COLOUR, REAL_COLOUR
 
@@ -25,20 +29,27 @@ class SamplesPane:
 
     def __init__(self, ax) -> None:
         self.ax = ax
-        self.real = ax.scatter([], [], s=4, c=REAL_COLOUR, alpha=0.6, linewidths=0, label="real")
+        self.real = ax.scatter([], [], s=4, c=REAL_COLOUR, alpha=0.6, linewidths=0)
         self.centres = ax.scatter([], [], marker="+", c="k", s=16, lw=0.8)
-        self.fake = ax.scatter([], [], s=4, c=FAKE_COLOUR, alpha=0.6, linewidths=0, label="generated")
+        self.fake = ax.scatter([], [], s=4, c=FAKE_COLOUR, alpha=0.6, linewidths=0)
         self.dynamic = [self.fake]  # redrawn every frame; the rest changes only with the target
         ax.set_aspect("equal")
-        ax.legend(loc="upper right", fontsize=7, markerscale=2)
-        ax.set_title("real vs generated samples", fontsize=9)
+        self.language = None  # the language of the pane's words
+
+    def label(self) -> None:
+        """The legend and the title, in the language in use."""
+        self.real.set_label(tr("real"))
+        self.fake.set_label(tr("generated"))
+        self.ax.legend(loc="upper right", fontsize=7, markerscale=2)
+        self.ax.set_title(tr("real vs generated samples"), fontsize=9)
 
     def update(self, frame: Frame) -> tuple:
         """Show the frame's samples; the key of what the background shows."""
+        language = in_language(self)
         self.fake.set_offsets(frame.fake)
         self.real.set_offsets(frame.real)
         self.centres.set_offsets(frame.centres)
-        return _square(self.ax, frame)
+        return _square(self.ax, frame) + (language,)
 
 
 class HeatmapPane:
@@ -52,18 +63,24 @@ class HeatmapPane:
         self.dynamic = [self.image, self.fake]
         ax.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
         self.clim = (0.0, 1.0)
+        self.language = None  # the language of the pane's words
+
+    def label(self) -> None:
+        """Nothing: the title, which says how to read D's output, is made for every frame."""
 
     def update(self, frame: Frame) -> tuple:
         """Show D's output on the grid, coloured as its loss reads it; the key of the background."""
+        in_language(self)  # the title's font (its words change with the title, in the key)
         e = frame.extent
         self.image.set_data(frame.heat)
         self.image.set_extent((-e, e, -e, e))
-        shown = "x" if frame.pack == 1 else f"{frame.pack} copies of x"  # what each point of the grid shows D
+        shown = "x" if frame.pack == 1 else tr("{m} copies of x", m=frame.pack)  # what each grid point shows D
         if frame.loss in BCE_LOSSES:
-            self.clim, title = (0.0, 1.0), f"D: P(real) = σ(D({shown}))"
+            self.clim, title = (0.0, 1.0), tr("D: P(real) = σ(D({shown}))", shown=shown)
         else:  # LSGAN, WGAN and hinge: D's raw output, colours over a range that changes only when it must
             self.clim = stable_range(self.clim, float(frame.heat.min()), float(frame.heat.max()))
-            title = f"D({shown}), raw" + (" (1 real, 0 fake)" if frame.loss == "lsgan" else ": critic score")
+            title = (tr("D({shown}), raw (1 real, 0 fake)", shown=shown) if frame.loss == "lsgan"
+                     else tr("D({shown}), raw: critic score", shown=shown))
         self.image.set_clim(*self.clim)
         self.fake.set_offsets(frame.fake)
         self.ax.set_title(title, fontsize=9)
@@ -80,10 +97,15 @@ class ArrowsPane:
         self.note = ax.text(0.02, 0.02, "", transform=ax.transAxes, fontsize=7)
         self.quiver = None  # made on the first frame: a quiver's number of arrows is fixed
         self.dynamic = [self.fake, self.note]
-        ax.set_title("−∇ₓ L_G: where G's update moves its samples", fontsize=9)
+        self.language = None  # the language of the pane's words
+
+    def label(self) -> None:
+        """The title, in the language in use."""
+        self.ax.set_title(tr("−∇ₓ L_G: where G's update moves its samples"), fontsize=9)
 
     def update(self, frame: Frame) -> tuple:
         """Show G's push on its samples, the longest arrow a tenth of the view; the key of the background."""
+        language = in_language(self)
         norms = np.linalg.norm(frame.arrow_dir, axis=1)
         longest = float(norms.max()) if len(norms) else 0.0
         scale = 0.2 * frame.extent / longest if longest > 0 else 0.0  # the longest arrow: a tenth of the view
@@ -98,8 +120,8 @@ class ArrowsPane:
         self.quiver.set_UVC(u, v)
         self.real.set_offsets(frame.real)
         self.fake.set_offsets(frame.arrow_from)
-        self.note.set_text(f"longest arrow: |∇| = {longest:.2g}")
-        return _square(self.ax, frame) + (self.quiver.N,)
+        self.note.set_text(tr("longest arrow: |∇| = {longest:.2g}", longest=longest))
+        return _square(self.ax, frame) + (self.quiver.N, language)
 
 
 class ManifoldPane:
@@ -112,14 +134,22 @@ class ManifoldPane:
         self.ax = ax
         self.real = ax.scatter([], [], s=3, c=REAL_COLOUR, alpha=0.15, linewidths=0)
         self.centres = ax.scatter([], [], marker="+", c="k", s=16, lw=0.8)
-        self.lines = [ax.add_collection(LineCollection([], colors=c, linewidths=0.8, alpha=0.8, label=label))
-                      for c, label in zip(self.COLOURS, ("z₁ fixed", "z₂ fixed"))]
+        self.lines = [ax.add_collection(LineCollection([], colors=c, linewidths=0.8, alpha=0.8))
+                      for c in self.COLOURS]
         self.dynamic = list(self.lines)
         self.z_dim = None  # the legend and the title follow the noise dimension
+        self.language = None  # ... and the language in use
         ax.set_aspect("equal")
+
+    def label(self) -> None:
+        """The legend's words, in the language in use (`update` draws the legend and the title)."""
+        for collection, label in zip(self.lines, (tr("z₁ fixed"), tr("z₂ fixed"))):
+            collection.set_label(label)
+        self.z_dim = None  # the title and the legend are made again
 
     def update(self, frame: Frame) -> tuple:
         """Show G's image of the grid; the key of the background (the title says which slice it is)."""
+        language = in_language(self)
         if frame.z_dim == 1:  # the noise line: one curve, along which z1 runs
             segments = ([], list(frame.manifold))
         else:
@@ -136,17 +166,17 @@ class ManifoldPane:
                 self.ax.legend(handles=self.lines, loc="upper right", fontsize=7)
             elif self.ax.get_legend() is not None:  # one curve: the title says what it is
                 self.ax.get_legend().remove()
-        return _square(self.ax, frame) + (frame.z_dim,)
+        return _square(self.ax, frame) + (frame.z_dim, language)
 
 
 def manifold_title(z_dim: int) -> str:
-    """What the manifold pane shows, for a noise dimension z_dim."""
-    title = "G's manifold: the z-plane's grid mapped by G"
+    """What the manifold pane shows, for a noise dimension z_dim (in the language in use)."""
+    title = tr("G's manifold: the z-plane's grid mapped by G")
     if z_dim == 1:
-        return f"{title}\n(the noise line)"
+        return title + "\n" + tr("(the noise line)")
     if z_dim == 2:
         return title
-    return f"{title}\n(slice z3 = 0)" if z_dim == 3 else f"{title}\n(slice z3..z{z_dim} = 0)"
+    return title + "\n" + (tr("(slice z3 = 0)") if z_dim == 3 else tr("(slice z3..z{z_dim} = 0)", z_dim=z_dim))
 
 
 class CurvesPane:
@@ -155,23 +185,33 @@ class CurvesPane:
     def __init__(self, ax_loss, ax_d) -> None:
         self.ax_loss, self.ax_d = ax_loss, ax_d
         self.lines = {
-            "loss_d": ax_loss.plot([], [], lw=1, label="loss D")[0],
-            "loss_g": ax_loss.plot([], [], lw=1, label="loss G")[0],
-            "d_real": ax_d.plot([], [], lw=1, c=REAL_COLOUR, label="σ(D(x)), real")[0],
-            "d_fake": ax_d.plot([], [], lw=1, c=FAKE_COLOUR, label="σ(D(G(z))), generated")[0],
+            "loss_d": ax_loss.plot([], [], lw=1)[0],
+            "loss_g": ax_loss.plot([], [], lw=1)[0],
+            "d_real": ax_d.plot([], [], lw=1, c=REAL_COLOUR)[0],
+            "d_fake": ax_d.plot([], [], lw=1, c=FAKE_COLOUR)[0],
         }
         self.dynamic = list(self.lines.values())
         self.steps, self.losses = (0.0, 100.0), (0.0, 1.0)
         ax_d.axhline(0.5, c="k", lw=0.6, ls=":")  # the original GAN's equilibrium: D = 1/2 everywhere
         ax_d.set_ylim(-0.02, 1.02)
-        ax_d.set_xlabel("step", fontsize=8)
-        ax_loss.set_title("losses, D's mean outputs", fontsize=9)
         for ax in (ax_loss, ax_d):
-            ax.legend(loc="upper center", ncols=2, fontsize=6.5, framealpha=0.7, handlelength=1.2)
             ax.tick_params(labelsize=7)
+        self.language = None  # the language of the pane's words
+
+    def label(self) -> None:
+        """The legends, the axis label and the title, in the language in use."""
+        labels = {"loss_d": tr("loss D"), "loss_g": tr("loss G"), "d_real": tr("σ(D(x)), real"),
+                  "d_fake": tr("σ(D(G(z))), generated")}
+        for key, line in self.lines.items():
+            line.set_label(labels[key])
+        self.ax_d.set_xlabel(tr("step"), fontsize=8)
+        self.ax_loss.set_title(tr("losses, D's mean outputs"), fontsize=9)
+        for ax in (self.ax_loss, self.ax_d):
+            ax.legend(loc="upper center", ncols=2, fontsize=6.5, framealpha=0.7, handlelength=1.2)
 
     def update(self, frame: Frame) -> tuple:
         """Show the curves on axes that grow in jumps; the key of the background."""
+        language = in_language(self)
         steps = frame.curves.get("step", np.zeros(0))
         for key, line in self.lines.items():
             line.set_data(steps, frame.curves.get(key, np.zeros(0)))
@@ -185,7 +225,21 @@ class CurvesPane:
         self.ax_loss.set_xlim(*self.steps)
         self.ax_d.set_xlim(*self.steps)
         self.ax_loss.set_ylim(*self.losses)
-        return self.steps, self.losses
+        return self.steps, self.losses, language
+
+
+def in_language(pane) -> str:
+    """The language in use, after labelling `pane` in it (its `label()`) if it was labelled in another: a pane's
+    `update` calls it first and puts the language into its key, so that new words redraw the background. The words
+    made before are given the fonts in use now: set_language("zh") adds a Chinese font after they were made."""
+    language = get_language()
+    if pane.language != language:
+        pane.language = language
+        pane.label()
+        figure = (pane.ax if hasattr(pane, "ax") else pane.ax_loss).figure
+        for text in figure.findobj(Text):
+            text.set_fontfamily(mpl.rcParams["font.family"])
+    return language
 
 
 def stable_range(old: tuple[float, float], low: float, high: float) -> tuple[float, float]:
@@ -288,12 +342,12 @@ def coverage_text(coverage: dict[str, float], n_modes: int) -> str:
     when the coverage has them, KL and JS between the histograms of real and generated samples on the frames' grid:
     '· on a 20×20 grid: KL(real‖G) 0.12, JS 0.03'."""
     if not coverage:
-        return "modes covered: not measured yet"
+        return tr("modes covered: not measured yet")
     rkl = coverage["rkl"]
-    rkl_text = f"{rkl:.2f}" if math.isfinite(rkl) else "∞ (no sample near a mode)"
-    text = (f"modes covered: <b>{coverage['modes']} of {n_modes}</b> · high quality (within 3σ of a mode): "
-            f"{coverage['hq']:.1f}% · reverse KL: {rkl_text}")
+    rkl_text = f"{rkl:.2f}" if math.isfinite(rkl) else tr("∞ (no sample near a mode)")
+    text = tr("modes covered: <b>{modes} of {n_modes}</b> · high quality (within 3σ of a mode): {hq:.1f}% · "
+              "reverse KL: {rkl}", modes=coverage["modes"], n_modes=n_modes, hq=coverage["hq"], rkl=rkl_text)
     if "kl_grid" in coverage:
-        text += (f" · on a {DIVERGENCE_BINS}×{DIVERGENCE_BINS} grid: KL(real‖G) {coverage['kl_grid']:.2f}, "
-                 f"JS {coverage['js_grid']:.2f}")
+        text += tr(" · on a {bins}×{bins} grid: KL(real‖G) {kl:.2f}, JS {js:.2f}", bins=DIVERGENCE_BINS,
+                   kl=coverage["kl_grid"], js=coverage["js_grid"])
     return text

@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from .i18n import tr
 from .lab_frames import Frame
 
 MAX_FRAMES = 200  # at 6 frames a second: the last 33 s in full, or a whole run of any length at a coarser spacing
@@ -27,7 +28,8 @@ class FrameHistory:
 
     def __init__(self, max_frames: int = MAX_FRAMES) -> None:
         if not isinstance(max_frames, int) or isinstance(max_frames, bool) or max_frames < 3:
-            raise ValueError(f"max_frames={max_frames!r} is not allowed; give an integer of at least 3")
+            raise ValueError(tr("max_frames={value} is not allowed; give an integer of at least 3",
+                                value=repr(max_frames)))
         self.max_frames = max_frames
         self.clear()
 

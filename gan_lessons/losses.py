@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .config import LOSS_NAMES, check_choice, check_float
+from .i18n import tr
 
 
 def d_loss_standard(d_real: Tensor, d_fake: Tensor) -> Tensor:
@@ -92,7 +93,8 @@ def feature_matching_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
     directly; in a GAN, pass `f_real` without gradients.
     """
     if f_real.dim() != 2 or f_fake.dim() != 2 or f_real.shape[1] != f_fake.shape[1]:
-        raise ValueError(f"features must have shapes (N, k) and (M, k); got {tuple(f_real.shape)} and {tuple(f_fake.shape)}")
+        raise ValueError(tr("features must have shapes (N, k) and (M, k); got {real} and {fake}",
+                            real=tuple(f_real.shape), fake=tuple(f_fake.shape)))
     return (f_real.mean(dim=0) - f_fake.mean(dim=0)).pow(2).sum()
 
 
@@ -129,6 +131,6 @@ def smoothed(loss: GANLoss, smoothing: float) -> GANLoss:
     if smoothing == 0:
         return loss
     if loss.d is not d_loss_standard:
-        raise ValueError(f"label_smoothing={smoothing!r} is not allowed with loss={loss.name!r}; smoothing needs a "
-                         "loss with labels (minimax or nonsaturating)")
+        raise ValueError(tr("label_smoothing={smoothing} is not allowed with loss={loss}; smoothing needs a loss with "
+                            "labels (minimax or nonsaturating)", smoothing=repr(smoothing), loss=repr(loss.name)))
     return GANLoss(loss.name, functools.partial(d_loss_smoothed, smoothing=smoothing), loss.g)

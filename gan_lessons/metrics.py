@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .i18n import tr
+
 EVAL_SAMPLES = 2500  # samples per evaluation, as in VEEGAN and PacGAN
 
 
@@ -23,7 +25,7 @@ def paired_difference(acc_with, acc_without) -> tuple[float, float]:
     data, so the differences, not the two arms apart, carry the noise (lesson 11 writes this out)."""
     diff = torch.as_tensor(acc_with, dtype=torch.float64) - torch.as_tensor(acc_without, dtype=torch.float64)
     if len(diff) < 2:
-        raise ValueError(f"paired_difference needs at least 2 seeds per arm, got {len(diff)}")
+        raise ValueError(tr("paired_difference needs at least 2 seeds per arm, got {n}", n=len(diff)))
     return diff.mean().item(), diff.std().item() / math.sqrt(len(diff))
 
 
@@ -68,10 +70,12 @@ def grid_divergences(real, fake, extent: float, bins: int = 20, eps: float = 1e-
     estimates for watching a run, not metrics to report. Both are NaN when a sample is NaN.
     """
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
-        raise ValueError(f"bins={bins!r} is not allowed; it must be a positive integer")
+        raise ValueError(tr("{name}={value} is not allowed; it must be a positive integer", name="bins",
+                            value=repr(bins)))
     for name, value in (("extent", extent), ("eps", eps)):
         if not value > 0:
-            raise ValueError(f"{name}={value!r} is not allowed; it must be a positive number")
+            raise ValueError(tr("{name}={value} is not allowed; it must be a positive number", name=name,
+                                value=repr(value)))
     p, q = (_histogram(x, extent, bins) for x in (real, fake))
     if np.isnan(p).any() or np.isnan(q).any():
         return {"kl": math.nan, "js": math.nan}
@@ -87,7 +91,7 @@ def _histogram(x, extent: float, bins: int) -> np.ndarray:
     samples outside it counted in its border cells (NaN in every cell when a sample is NaN)."""
     x = np.asarray(torch.as_tensor(x).detach().cpu(), dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
-        raise ValueError(f"samples of shape {x.shape} are not allowed; expected (N, 2) with N >= 1")
+        raise ValueError(tr("samples of shape {shape} are not allowed; expected (N, 2) with N >= 1", shape=x.shape))
     if np.isnan(x).any():
         return np.full((bins, bins), math.nan)
     cell = (np.clip(x, -extent, extent) + extent) * (bins / (2 * extent))  # in [0, bins]

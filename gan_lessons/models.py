@@ -13,6 +13,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
+from .i18n import tr
+
 
 def _linear(n_in: int, n_out: int, spectral: bool = False) -> nn.Module:
     layer = nn.Linear(n_in, n_out)
@@ -22,7 +24,8 @@ def _linear(n_in: int, n_out: int, spectral: bool = False) -> nn.Module:
 def _check_sizes(**sizes: int) -> None:
     for name, value in sizes.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name}={value!r} is not allowed; it must be a positive integer")
+            raise ValueError(tr("{name}={value} is not allowed; it must be a positive integer", name=name,
+                                value=repr(value)))
 
 
 class MLPGenerator(nn.Module):
@@ -285,13 +288,19 @@ ARCHS = {
                                                          tuple(a.get("widths", (256, 512)))),
 }
 ARCH_HELP = ('save the checkpoint with trainer.save(path, extra={"arch": {"generator": "dcgan", "z_dim": 100, '
-             '"width": 32}}); "generator" is one of: ' + ", ".join(ARCHS))
+             '"width": 32}}); "generator" is one of: ' + ", ".join(ARCHS))  # in English; arch_help() is said
+
+
+def arch_help() -> str:
+    """ARCH_HELP in the language in use: how to save a checkpoint whose generator can be rebuilt."""
+    return tr('save the checkpoint with trainer.save(path, extra={{"arch": {{"generator": "dcgan", "z_dim": 100, '
+              '"width": 32}}}}); "generator" is one of: {archs}', archs=", ".join(ARCHS))
 
 
 def build_generator(arch: dict) -> nn.Module:
     """The (untrained) generator that an "arch" entry describes: {"generator": one of ARCHS, and the constructor's
     arguments}, e.g. {"generator": "dcgan", "z_dim": 100, "width": 32}."""
     if not isinstance(arch, dict) or arch.get("generator") not in ARCHS:
-        raise ValueError(f"arch={arch!r} is not known: it must be a dict whose 'generator' is one of "
-                         f"{', '.join(ARCHS)}; {ARCH_HELP}")
+        raise ValueError(tr("arch={arch} is not known: it must be a dict whose 'generator' is one of {archs}; "
+                            "{help}", arch=repr(arch), archs=", ".join(ARCHS), help=arch_help()))
     return ARCHS[arch["generator"]](arch)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .data.toy import Mixture1D
+from .i18n import tr
 from .losses import d_loss_standard
 from .models import MLPDiscriminator
 
@@ -26,7 +27,8 @@ Density = Union[Callable[[Tensor], Tensor], Tensor]
 def grid(lo: float = -15.0, hi: float = 15.0, n: int = 30001) -> Tensor:
     """A uniform float64 grid of n points on [lo, hi] (the default has spacing 0.001)."""
     if not (lo < hi) or n < 3:
-        raise ValueError(f"grid(lo={lo}, hi={hi}, n={n}) is not allowed; it needs lo < hi and n >= 3")
+        raise ValueError(tr("grid(lo={lo}, hi={hi}, n={n}) is not allowed; it needs lo < hi and n >= 3", lo=lo, hi=hi,
+                            n=n))
     return torch.linspace(lo, hi, n, dtype=torch.float64)
 
 
@@ -35,7 +37,8 @@ def values(p: Density, x: Tensor) -> Tensor:
     v = p(x) if callable(p) else p
     v = torch.as_tensor(v, dtype=torch.float64)
     if v.shape != x.shape:
-        raise ValueError(f"a density on a grid of shape {tuple(x.shape)} has shape {tuple(v.shape)}; they must agree")
+        raise ValueError(tr("a density on a grid of shape {grid} has shape {shape}; they must agree",
+                            grid=tuple(x.shape), shape=tuple(v.shape)))
     return v
 
 
@@ -115,7 +118,8 @@ def train_discriminator_1d(p_data: Mixture1D, p_g: Mixture1D, steps: int = 2000,
     a learning rate that decays to 0 along a cosine, so that the last steps average out the sampling noise.
     """
     if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps={steps!r} is not allowed; it must be a positive integer")
+        raise ValueError(tr("{name}={value} is not allowed; it must be a positive integer", name="steps",
+                            value=repr(steps)))
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):  # the initial weights depend on `seed` only
         torch.manual_seed(seed)
@@ -222,5 +226,6 @@ def wasserstein1(p: Density, q: Density, x: Tensor | None = None) -> float:
 def wasserstein1_samples(a: Tensor, b: Tensor) -> float:
     r"""$W_1$ between two equal-size samples: $\frac1N \sum_i |a_{(i)} - b_{(i)}|$ (match the sorted values)."""
     if a.shape != b.shape or a.dim() != 1:
-        raise ValueError(f"samples must be 1-D and of equal size; got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(tr("samples must be 1-D and of equal size; got shapes {a} and {b}", a=tuple(a.shape),
+                            b=tuple(b.shape)))
     return (a.sort().values - b.sort().values).abs().mean().item()

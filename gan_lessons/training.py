@@ -28,6 +28,7 @@ from .data.toy import Target2D, make_target
 from .fast_mlp import step_without_autograd
 from .fixes import EMA, DInput, weight_constraint
 from .guard import DivergenceError, Snapshot, diverged_message, finite_weights, likely_cause
+from .i18n import tr
 from .latent import LabelledNoise, Noise
 from .losses import get_loss, smoothed
 from .models import generate, mlp_gan_2d
@@ -111,7 +112,7 @@ class _Interrupts:
                 signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
         if self.depth == 0 and self.pending:
             self.pending = False
-            raise KeyboardInterrupt("training interrupted between two steps; the trainer is consistent: run on")
+            raise KeyboardInterrupt(tr("training interrupted between two steps; the trainer is consistent: run on"))
 
     def _hold(self, signum, frame) -> None:
         self.pending = True
@@ -174,8 +175,8 @@ class GANTrainer:
         for name in changes:
             kind = kind_of(type(config), name)
             if kind != KNOB and getattr(config, name) != getattr(self._config, name):
-                raise ValueError(f"{name}={getattr(config, name)!r} cannot change in a trainer that is built: "
-                                 f"{_HOW_TO_CHANGE[kind]}")
+                raise ValueError(tr("{name}={value} cannot change in a trainer that is built: {how}", name=name,
+                                    value=repr(getattr(config, name)), how=how_to_change(kind)))
         self._use(config)
         return config
 
@@ -234,7 +235,8 @@ class GANTrainer:
         allowed = fields_of_kind(type(config), DATA)
         wrong = [name for name in changes if name not in allowed]
         if wrong:
-            raise ValueError(f"{wrong[0]!r} is not a data setting; replace_data takes: {', '.join(allowed)}")
+            raise ValueError(tr("{name} is not a data setting; replace_data takes: {allowed}", name=repr(wrong[0]),
+                                allowed=", ".join(allowed)))
         self.sample_real, self._config = sample_real, config
 
     # -- the algorithm ------------------------------------------------------------------------------
@@ -288,8 +290,8 @@ class GANTrainer:
         """
         if self._snapshot is None:  # the guard's first copy (again after replace_generator): the state now
             if not finite_weights(self.generator, self.discriminator):
-                raise DivergenceError(f"the weights are not finite at step {self.step_count}, and there is no "
-                                      "finite copy to go back to: reset the training or load a checkpoint",
+                raise DivergenceError(tr("the weights are not finite at step {step}, and there is no finite copy to "
+                                         "go back to: reset the training or load a checkpoint", step=self.step_count),
                                       self.step_count, self.step_count)
             self._snapshot = Snapshot.take(self)
         with _INTERRUPTS.deferred():
@@ -326,7 +328,7 @@ class GANTrainer:
         """
         check_int("n_steps", n_steps, 1, MAX_STEPS)
         callbacks = (self.history, *callbacks)
-        for _ in tqdm(range(n_steps), desc="training", disable=not progress, mininterval=0.5):
+        for _ in tqdm(range(n_steps), desc=tr("training"), disable=not progress, mininterval=0.5):
             with _INTERRUPTS.deferred():
                 metrics = self.step()
                 for callback in callbacks:
@@ -360,26 +362,30 @@ class GANTrainer:
         return state
 
 
-_HOW_TO_CHANGE = {MODEL: "it sets the networks' shapes; use trainer.replace_generator(G) for a new noise dimension, "
-                         "or build a new trainer",
-                  DATA: "it sets where real batches come from; use trainer.replace_data(sample_real, ...)",
-                  "run": "it is read once, when the run is built; build a new trainer"}
+def how_to_change(kind: str) -> str:
+    """What to do instead of `configure` for a setting of `kind` (MODEL, DATA or RUN), in the language in use."""
+    if kind == MODEL:
+        return tr("it sets the networks' shapes; use trainer.replace_generator(G) for a new noise dimension, or build "
+                  "a new trainer")
+    if kind == DATA:
+        return tr("it sets where real batches come from; use trainer.replace_data(sample_real, ...)")
+    return tr("it is read once, when the run is built; build a new trainer")
 
 
 
 def _check_noise_size(generator: nn.Module, z_dim: int) -> None:
     """ValueError unless G reads noise of z_dim numbers (when it says how many it reads)."""
     if getattr(generator, "z_dim", z_dim) != z_dim:
-        raise ValueError(f"z_dim={z_dim} does not fit the generator, which reads z_dim={generator.z_dim}; "
-                         "give the configuration the generator's noise dimension")
+        raise ValueError(tr("z_dim={z_dim} does not fit the generator, which reads z_dim={reads}; give the "
+                            "configuration the generator's noise dimension", z_dim=z_dim, reads=generator.z_dim))
 
 
 def make_2d_trainer(cfg: TrainConfig, hand_written_backward: bool = False) -> tuple[GANTrainer, Target2D]:
     """A trainer for the 2-D GAN described by `cfg`, on the device it names, with its target (see GANTrainer for
     `hand_written_backward`)."""
     if cfg.n_classes:
-        raise ValueError(f"n_classes={cfg.n_classes} is not allowed for a 2-D target, whose samples have no labels; "
-                         "use n_classes=0")
+        raise ValueError(tr("n_classes={n_classes} is not allowed for a 2-D target, whose samples have no labels; "
+                            "use n_classes=0", n_classes=cfg.n_classes))
     device = get_device(cfg.device)
     target = make_target(cfg.target)
     generator, discriminator = mlp_gan_2d(cfg.z_dim, cfg.hidden, cfg.spectral_norm, cfg.pack, cfg.depth)

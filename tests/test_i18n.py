@@ -30,8 +30,14 @@ def chinese():
 
 
 def templates() -> dict[str, str]:
-    """Every literal template passed to tr(...) in the package, with the file that says it."""
+    """Every literal template passed to tr(...) in the package, and every text of the lessons' questions (said
+    through tr when asked or answered), with where it is."""
+    from gan_lessons.checks import QUESTIONS
+
     found = {}
+    for name, question in QUESTIONS.items():
+        for text in (question.text, question.why, *question.choices.values(), *question.hints.values()):
+            found[text] = f"question {name}"
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "tr"
@@ -164,3 +170,15 @@ def test_the_chinese_lessons_use_the_glossarys_terms():
         pytest.skip("no Chinese lesson yet")
     assert len(misses) <= 0.1 * uses, (f"{len(misses)} of {uses} uses of a glossary term are not translated by its "
                                        "glossary term:\n" + "\n".join(misses[:60]))
+
+
+def test_under_the_tests_a_box_drawn_for_a_missing_glyph_is_an_error(monkeypatch, chinese):
+    monkeypatch.setenv(i18n.STRICT_GLYPHS_VAR, "1")
+    i18n.use_font()
+    fig, ax = plt.subplots()
+    ax.set_title("生成器 $D(x)$")  # math text has no Chinese font: the Chinese would be drawn as boxes
+    with pytest.raises(ValueError, match="does not have a glyph"):
+        fig.canvas.draw()
+    ax.set_title("生成器 D(x)")  # the same title without $...$ draws
+    fig.canvas.draw()
+    plt.close(fig)

@@ -4,6 +4,7 @@ A check takes the student's function (or value), runs it on cases with known ans
 `CheckResult`. It never raises for a wrong answer, so an unfinished exercise does not stop the notebook;
 the solution cells use `assert result.ok, result.message` to hold the solutions to the same checks.
 """
+from ..i18n import tr
 from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08, lesson09, lesson10, lesson11
 from .verdict import CheckResult, Question, call, call_own, compare_tensor, failed, forbidding, passed
 from .lesson00 import check_reverse_kl
@@ -30,5 +31,6 @@ QUESTIONS: dict[str, Question] = {f"{module.__name__[-2:]}.{name}": question
 def answer(question: str, given) -> CheckResult:
     """The verdict on your answer to a lesson's question, e.g. `answer("04.saturation", "b")`."""
     if question not in QUESTIONS:
-        return failed(f"question={question!r} is not one of the lessons' questions: {', '.join(sorted(QUESTIONS))}")
+        return failed(tr("question={question!r} is not one of the lessons' questions: {known}", question=question,
+                         known=", ".join(sorted(QUESTIONS))))
     return QUESTIONS[question].check(given)

@@ -5,6 +5,7 @@ import math
 
 import torch
 
+from ..i18n import tr
 from .verdict import CheckResult, Question, call, call_own, compare_tensor, failed, passed
 
 # PyTorch's own inverse CDF of the exponential (gan_lessons has none): the exercise is to derive it
@@ -18,18 +19,18 @@ def check_sample_exponential(fn) -> CheckResult:
     if error:
         return error
     if isinstance(x, torch.Tensor) and x.shape == u.shape and (x.diff() < 0).all():
-        return failed("your x decreases as u grows. -log(u) also gives exponential samples, but it is not the "
-                      "inverse of F(x) = 1 - exp(-rate x); solve u = F(x) for x")
+        return failed(tr("your x decreases as u grows. -log(u) also gives exponential samples, but it is not the "
+                         "inverse of F(x) = 1 - exp(-rate x); solve u = F(x) for x"))
     expected = -torch.log1p(-u) / 2.0
     mismatch = compare_tensor("x", x, expected)
     if mismatch and isinstance(x, torch.Tensor) and x.shape == u.shape:
         if torch.allclose(x.double(), expected * 2.0 ** 2):
-            return failed("x is rate^2 times too large: divide by the rate, don't multiply")
+            return failed(tr("x is rate^2 times too large: divide by the rate, don't multiply"))
         if torch.allclose(x.double(), expected * 2.0):
-            return failed("x ignores the rate: with rate 2 the mean should be 1/2")
+            return failed(tr("x ignores the rate: with rate 2 the mean should be 1/2"))
     if mismatch:
         return mismatch
-    return passed("F(x) = 1 - exp(-rate x) gives back u for every u, so x = F^-1(u) has density rate exp(-rate x)")
+    return passed(tr("F(x) = 1 - exp(-rate x) gives back u for every u, so x = F^-1(u) has density rate exp(-rate x)"))
 
 
 def check_uniform_generator(fn) -> CheckResult:
@@ -41,14 +42,17 @@ def check_uniform_generator(fn) -> CheckResult:
     if error:
         return error
     if not isinstance(x, torch.Tensor) or x.shape != z.shape:
-        return failed(f"expected a tensor of shape {tuple(z.shape)}, got {getattr(x, 'shape', type(x).__name__)}")
+        return failed(tr("expected a tensor of shape {shape}, got {got}", shape=tuple(z.shape),
+                         got=getattr(x, "shape", type(x).__name__)))
     if x.min() < -1.0 - 1e-9 or x.max() > 3.0 + 1e-9:
-        return failed(f"samples must lie in [a, b] = [-1, 3]; yours span [{x.min():.3f}, {x.max():.3f}]")
+        return failed(tr("samples must lie in [a, b] = [-1, 3]; yours span [{low:.3f}, {high:.3f}]",
+                         low=x.min(), high=x.max()))
     ks = (torch.sort(x.double()).values - torch.linspace(-1, 3, len(x), dtype=torch.float64)).abs().max() / 4
     if ks > 0.02:
-        return failed(f"the samples are in range but not uniform (largest CDF gap {ks:.3f}); "
-                      "first make z uniform on (0, 1) with the normal CDF Phi(z) = (1 + erf(z / sqrt 2)) / 2")
-    return passed(f"the samples fill [-1, 3] evenly (largest CDF gap {ks:.4f} with 20,000 samples)")
+        return failed(tr("the samples are in range but not uniform (largest CDF gap {gap:.3f}); "
+                         "first make z uniform on (0, 1) with the normal CDF Phi(z) = (1 + erf(z / sqrt 2)) / 2",
+                         gap=ks))
+    return passed(tr("the samples fill [-1, 3] evenly (largest CDF gap {gap:.4f} with 20,000 samples)", gap=ks))
 
 
 def normal_cdf(z: torch.Tensor) -> torch.Tensor:

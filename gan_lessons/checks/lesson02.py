@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..i18n import tr
 from ..models import MLPGenerator, mlp_gan_2d
 from .verdict import CheckResult, Question, call_own, failed, passed
 
@@ -19,35 +20,38 @@ def check_generator(make_generator) -> CheckResult:
         if error:
             return error
         if not isinstance(G, nn.Module):
-            return failed(f"make_generator({z_dim}) returned {type(G).__name__}, expected an nn.Module")
+            return failed(tr("make_generator({z_dim}) returned {kind}, expected an nn.Module", z_dim=z_dim,
+                             kind=type(G).__name__))
         if any(isinstance(module, MLPGenerator) for module in G.modules()):
-            return failed("your generator is (or holds) the library's gan_lessons.models.MLPGenerator: build it "
-                          "yourself from nn.Linear layers and a nonlinearity (calling the library teaches nothing)")
+            return failed(tr("your generator is (or holds) the library's gan_lessons.models.MLPGenerator: build it "
+                             "yourself from nn.Linear layers and a nonlinearity (calling the library teaches nothing)"))
         verdict = _check_one(G, z_dim)
         if verdict:
             return verdict
-    return passed("noise of any dimension and batch size becomes (N, 2) points, and the weights can learn")
+    return passed(tr("noise of any dimension and batch size becomes (N, 2) points, and the weights can learn"))
 
 
 def _check_one(G: nn.Module, z_dim: int) -> CheckResult | None:
     try:
         x = G(torch.randn(7, z_dim))
     except Exception as error:
-        return failed(f"with z_dim={z_dim}, G(torch.randn(7, {z_dim})) raised {type(error).__name__}: {error}; "
-                      "does the first layer take z_dim inputs?")
+        return failed(tr("with z_dim={z_dim}, G(torch.randn(7, {z_dim})) raised {kind}: {error}; "
+                         "does the first layer take z_dim inputs?", z_dim=z_dim, kind=type(error).__name__,
+                         error=error))
     if not isinstance(x, torch.Tensor) or x.shape != (7, 2):
-        return failed(f"G(z) for 7 noise vectors should have shape (7, 2), got {getattr(x, 'shape', None)}")
+        return failed(tr("G(z) for 7 noise vectors should have shape (7, 2), got {shape}",
+                         shape=getattr(x, "shape", None)))
     if sum(p.numel() for p in G.parameters() if p.requires_grad) == 0:
-        return failed("G has no trainable parameters: build it from nn.Linear layers")
+        return failed(tr("G has no trainable parameters: build it from nn.Linear layers"))
     if torch.allclose(x[0], x[1]):
-        return failed("different noise vectors give the same point: G ignores z")
+        return failed(tr("different noise vectors give the same point: G ignores z"))
     if not x.requires_grad:
-        return failed("G's output carries no gradient: don't wrap the forward pass in torch.no_grad()")
+        return failed(tr("G's output carries no gradient: don't wrap the forward pass in torch.no_grad()"))
     linear = [m for m in G.modules() if isinstance(m, nn.Linear)]
     if len(linear) < 2 or _last_linear_input_is_affine(G, z_dim):
-        return failed("G needs a nonlinearity between its linear layers (e.g. nn.ReLU() after each hidden "
-                      "nn.Linear); linear layers stacked without one are a single linear map, which can only "
-                      "stretch and rotate the Gaussian, never make a ring")
+        return failed(tr("G needs a nonlinearity between its linear layers (e.g. nn.ReLU() after each hidden "
+                         "nn.Linear); linear layers stacked without one are a single linear map, which can only "
+                         "stretch and rotate the Gaussian, never make a ring"))
     return None
 
 
@@ -82,19 +86,22 @@ def check_conv_transpose_size(fn) -> CheckResult:
         layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding)
         expected = layer(torch.zeros(1, 1, size, size)).shape[-1]
         if got != expected:
-            return failed(f"size={size}, kernel={kernel}, stride={stride}, padding={padding}: you say {got}, "
-                          f"PyTorch gives {expected}. {_hint(got, size, kernel, stride, padding)}")
-    return passed("your formula agrees with nn.ConvTranspose2d on every case, including DCGAN's 7 -> 14 -> 28")
+            return failed(tr("size={size}, kernel={kernel}, stride={stride}, padding={padding}: you say {got}, "
+                             "PyTorch gives {expected}. {hint}", size=size, kernel=kernel, stride=stride,
+                             padding=padding, got=got, expected=expected,
+                             hint=_hint(got, size, kernel, stride, padding)))
+    return passed(tr("your formula agrees with nn.ConvTranspose2d on every case, including DCGAN's 7 -> 14 -> 28"))
 
 
 def _hint(got, size, kernel, stride, padding) -> str:
     if got == (size - 1) * stride + kernel:
-        return "You forgot the padding: it removes `padding` pixels on each side."
+        return tr("You forgot the padding: it removes `padding` pixels on each side.")
     if got == (size - 1) * stride - 2 * padding + kernel - 1 or got == size * stride - 2 * padding + kernel:
-        return "Check the (size - 1): the kernel is placed size times, stride apart, so the last copy starts at (size - 1) * stride."
+        return tr("Check the (size - 1): the kernel is placed size times, stride apart, so the last copy starts at "
+                  "(size - 1) * stride.")
     if got == (size + 2 * padding - kernel) // stride + 1:
-        return "That is the formula of an ordinary convolution; a transposed convolution runs it backwards."
-    return "Think of it as the inverse of a strided convolution: out = (in - 1) * stride - 2 * padding + kernel."
+        return tr("That is the formula of an ordinary convolution; a transposed convolution runs it backwards.")
+    return tr("Think of it as the inverse of a strided convolution: out = (in - 1) * stride - 2 * padding + kernel.")
 
 
 QUESTIONS: dict[str, Question] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..i18n import tr
 from ..losses import d_loss_smoothed, d_loss_standard
 from ..theory import lsgan_optimal_discriminator, optimal_discriminator
 from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
@@ -13,8 +14,9 @@ D_LOSS_LIBRARY = (d_loss_standard, d_loss_smoothed)  # d_loss_smoothed with smoo
 # D* itself, and LSGAN's D* (b p_data + a p_g) / (p_data + p_g), which is D* for a = 0, b = 1
 OPTIMAL_D_LIBRARY = (optimal_discriminator, lsgan_optimal_discriminator)
 
-_STABLE_HINT = ("use the logit form: -log sigma(l) = softplus(-l) and -log(1 - sigma(l)) = softplus(l) "
-                "(F.softplus, or F.binary_cross_entropy_with_logits)")
+def _stable_hint() -> str:
+    return tr("use the logit form: -log sigma(l) = softplus(-l) and -log(1 - sigma(l)) = softplus(l) "
+              "(F.softplus, or F.binary_cross_entropy_with_logits)")
 
 
 def check_d_loss(fn) -> CheckResult:
@@ -25,31 +27,32 @@ def check_d_loss(fn) -> CheckResult:
     if error:
         return error
     if isinstance(loss, torch.Tensor) and loss.dim() == 1:
-        return failed(f"the loss has shape {tuple(loss.shape)}: one value per sample; average each term over its batch")
-    verdict = compare_tensor("the loss", loss, d_loss_standard(d_real, d_fake))
+        return failed(tr("the loss has shape {shape}: one value per sample; average each term over its batch",
+                         shape=tuple(loss.shape)))
+    verdict = compare_tensor(tr("the loss"), loss, d_loss_standard(d_real, d_fake))
     if verdict and isinstance(loss, torch.Tensor) and loss.dim() == 0:
         return _diagnose_d_loss(loss, d_real, d_fake) or verdict
     if verdict:
         return verdict
-    return _check_large_logits(fn) or passed(
+    return _check_large_logits(fn) or passed(tr(
         "your loss equals softplus(-d_real).mean() + softplus(d_fake).mean(), stays finite with a gradient that "
-        "does not vanish for logits of +-200, where log(sigmoid(l)) gives inf in float32")
+        "does not vanish for logits of +-200, where log(sigmoid(l)) gives inf in float32"))
 
 
 def _diagnose_d_loss(loss: torch.Tensor, d_real: torch.Tensor, d_fake: torch.Tensor) -> CheckResult | None:
     real_term, fake_term = F.softplus(-d_real), F.softplus(d_fake)  # -log D(x), -log(1 - D(G(z)))
     wrong = {
-        "real and fake are swapped: real samples must get label 1 (their term is -log D(x)) and generated "
-        "ones label 0 (their term is -log(1 - D(G(z))))": F.softplus(d_real).mean() + F.softplus(-d_fake).mean(),
-        "the sign is flipped: D *minimizes* the cross-entropy -log D(x) - log(1 - D(G(z))), which is >= 0":
+        tr("real and fake are swapped: real samples must get label 1 (their term is -log D(x)) and generated "
+           "ones label 0 (their term is -log(1 - D(G(z))))"): F.softplus(d_real).mean() + F.softplus(-d_fake).mean(),
+        tr("the sign is flipped: D *minimizes* the cross-entropy -log D(x) - log(1 - D(G(z))), which is >= 0"):
             -(real_term.mean() + fake_term.mean()),
-        "you summed over the batch: take the mean of each term, so that the loss does not grow with the batch size":
-            real_term.sum() + fake_term.sum(),
-        "you took one mean over real and fake samples together; L_D is the *sum* of two means, "
-        "E_x[-log D(x)] + E_z[-log(1 - D(G(z)))] (as gl.losses.d_loss_standard)":
+        tr("you summed over the batch: take the mean of each term, so that the loss does not grow with the batch "
+           "size"): real_term.sum() + fake_term.sum(),
+        tr("you took one mean over real and fake samples together; L_D is the *sum* of two means, "
+           "E_x[-log D(x)] + E_z[-log(1 - D(G(z)))] (as gl.losses.d_loss_standard)"):
             (real_term.sum() + fake_term.sum()) / (len(d_real) + len(d_fake)),
-        "the term of the generated samples, -log(1 - D(G(z))) = softplus(d_fake), is missing": real_term.mean(),
-        "the term of the real samples, -log D(x) = softplus(-d_real), is missing": fake_term.mean(),
+        tr("the term of the generated samples, -log(1 - D(G(z))) = softplus(d_fake), is missing"): real_term.mean(),
+        tr("the term of the real samples, -log D(x) = softplus(-d_real), is missing"): fake_term.mean(),
     }
     for message, value in wrong.items():
         if torch.allclose(loss.double(), value.double(), atol=1e-5, rtol=1e-4):
@@ -66,23 +69,27 @@ def _check_large_logits(fn) -> CheckResult | None:
         return error
     expected = d_loss_standard(d_real.detach(), d_fake.detach())
     if not isinstance(loss, torch.Tensor):
-        return failed(f"the loss should be a torch.Tensor, got {type(loss).__name__}")
+        return failed(tr("the loss should be a torch.Tensor, got {kind}", kind=type(loss).__name__))
     if not torch.isfinite(loss).all():
-        return failed(f"unstable for large logits: with d_real = -200 and d_fake = 200 your loss is {loss.item()} "
-                      f"(expected {expected.item():.1f}). In float32 sigmoid(-200) rounds to 0 and sigmoid(200) to 1, "
-                      f"so log gives -inf; {_STABLE_HINT}")
+        return failed(tr("unstable for large logits: with d_real = -200 and d_fake = 200 your loss is {loss} "
+                         "(expected {expected:.1f}). In float32 sigmoid(-200) rounds to 0 and sigmoid(200) to 1, "
+                         "so log gives -inf; {hint}", loss=loss.item(), expected=expected.item(),
+                         hint=_stable_hint()))
     if not torch.allclose(loss.double(), expected.double(), rtol=1e-4):
-        return failed(f"wrong for large logits: with d_real = -200 and d_fake = 200 your loss is {loss.item():.4g}, "
-                      f"expected {expected.item():.4g}. Clamping or adding a small epsilon inside the log hides the inf "
-                      f"but caps the loss (F.binary_cross_entropy caps each log at -100); {_STABLE_HINT}")
+        return failed(tr("wrong for large logits: with d_real = -200 and d_fake = 200 your loss is {loss:.4g}, "
+                         "expected {expected:.4g}. Clamping or adding a small epsilon inside the log hides the inf "
+                         "but caps the loss (F.binary_cross_entropy caps each log at -100); {hint}",
+                         loss=loss.item(), expected=expected.item(), hint=_stable_hint()))
     if not loss.requires_grad:
-        return failed("the loss carries no gradient: don't call .item(), .detach() or go through numpy inside it")
+        return failed(tr("the loss carries no gradient: don't call .item(), .detach() or go through numpy inside it"))
     grad_real, grad_fake = torch.autograd.grad(loss, (d_real, d_fake))
     if not (torch.isfinite(grad_real).all() and torch.isfinite(grad_fake).all()):
-        return failed(f"the loss is right but its gradient holds inf or NaN for large logits; {_STABLE_HINT}")
+        return failed(tr("the loss is right but its gradient holds inf or NaN for large logits; {hint}",
+                         hint=_stable_hint()))
     if abs(grad_real[0].item() + 1 / 3) > 1e-4 or abs(grad_fake[0].item() - 1 / 3) > 1e-4:
-        return failed(f"for d_real = -200 (D sure and wrong) the gradient should be -1/3 (batch of 3); yours is "
-                      f"{grad_real[0].item():.3g}: a clamped log has zero gradient exactly where D most needs to learn")
+        return failed(tr("for d_real = -200 (D sure and wrong) the gradient should be -1/3 (batch of 3); yours is "
+                         "{grad:.3g}: a clamped log has zero gradient exactly where D most needs to learn",
+                         grad=grad_real[0].item()))
     return None
 
 
@@ -97,24 +104,27 @@ def check_optimal_discriminator(fn) -> CheckResult:
     if isinstance(d, torch.Tensor) and d.shape == expected.shape:
         both_zero = (p_data == 0) & (p_g == 0)
         if torch.isnan(d[~both_zero]).any():
-            return failed("NaN where only one density is 0: D* is 0 where p_data = 0 < p_g and 1 where p_g = 0 < p_data")
+            return failed(tr("NaN where only one density is 0: D* is 0 where p_data = 0 < p_g and 1 where "
+                             "p_g = 0 < p_data"))
         if torch.isnan(d[both_zero]).any():
-            return failed("NaN where both densities are 0 (0/0): no sample lands there, so any value is optimal; "
-                          "define D* = 1/2 there, with torch.where(p_data + p_g > 0, ..., 0.5)")
+            return failed(tr("NaN where both densities are 0 (0/0): no sample lands there, so any value is optimal; "
+                             "define D* = 1/2 there, with torch.where(p_data + p_g > 0, ..., 0.5)"))
         good = torch.isclose(d, expected, atol=1e-6)
         if good[~both_zero].all() and not good[both_zero].all():
-            return failed(f"right wherever a density is positive, but where both are 0 you return {d[both_zero].tolist()}; "
-                          "the lesson's convention is 1/2 there ('no idea')")
+            return failed(tr("right wherever a density is positive, but where both are 0 you return {values}; "
+                             "the lesson's convention is 1/2 there ('no idea')", values=d[both_zero].tolist()))
         if torch.allclose(d, 1 - expected, atol=1e-6):
-            return failed("that is p_g / (p_data + p_g), the probability that x is *generated*; D outputs P(real)")
+            return failed(tr("that is p_g / (p_data + p_g), the probability that x is *generated*; D outputs P(real)"))
         if (d > 1 + 1e-9).any():
-            return failed(f"D* must be a probability in [0, 1], yours reaches {d.max().item():.3g}: p_data / p_g is "
-                          "the density ratio; divide by the sum p_data + p_g")
+            return failed(tr("D* must be a probability in [0, 1], yours reaches {largest:.3g}: p_data / p_g is "
+                             "the density ratio; divide by the sum p_data + p_g", largest=d.max().item()))
         if not good[-1]:
-            return failed(f"for p_data = 1e-30, p_g = 3e-30 D* is 1/4 (only the ratio matters), yours is {d[-1].item():.3g}: "
-                          "an epsilon added to the denominator changes D* where the densities are small")
-    return compare_tensor("D*", d, expected, atol=1e-6) or passed(
-        "D* = p_data / (p_data + p_g), 1 where only data lands, 0 where only generated samples land, 1/2 where nothing does")
+            return failed(tr("for p_data = 1e-30, p_g = 3e-30 D* is 1/4 (only the ratio matters), yours is "
+                             "{value:.3g}: an epsilon added to the denominator changes D* where the densities are "
+                             "small", value=d[-1].item()))
+    return compare_tensor("D*", d, expected, atol=1e-6) or passed(tr(
+        "D* = p_data / (p_data + p_g), 1 where only data lands, 0 where only generated samples land, 1/2 where "
+        "nothing does"))
 
 
 QUESTIONS: dict[str, Question] = {

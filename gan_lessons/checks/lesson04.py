@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from .. import theory
 from ..data.toy import gaussian_1d
+from ..i18n import tr
 from ..losses import d_loss_standard, g_loss_nonsaturating
 from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
 
@@ -20,8 +21,9 @@ VALUE_FUNCTION_LIBRARY = (theory.value_function,)
 JSD_LIBRARY = (theory.jsd, theory.kl, theory.c_of_g)
 NONSATURATING_LIBRARY = (g_loss_nonsaturating, d_loss_standard)
 
-_XLOGY_HINT = ("0 * log 0 must count as 0 (no mass there, no contribution), but 0 * (-inf) is NaN in floating "
-               "point: use torch.xlogy(p, q) = p * log q with 0 where p = 0")
+def _xlogy_hint() -> str:
+    return tr("0 * log 0 must count as 0 (no mass there, no contribution), but 0 * (-inf) is NaN in floating "
+              "point: use torch.xlogy(p, q) = p * log q with 0 where p = 0")
 
 
 def _scalar(value) -> float | None:
@@ -42,7 +44,7 @@ def _value_cases():
     td, tg = _triangle(-1.0, 1.5)(x), _triangle(0.5, 1.0)(x)  # overlapping on (-0.5, 0.5) only
     return x, [("D = 1/2", torch.full_like(x, 0.5), pd, pg), ("D = D*", theory.optimal_discriminator(pd, pg)(x), pd, pg),
                ("D = sigmoid(1 - x)", torch.sigmoid(1 - x), pd, pg),
-               ("densities with gaps, D = D*", theory.optimal_discriminator(td, tg)(x), td, tg)]
+               (tr("densities with gaps, D = D*"), theory.optimal_discriminator(td, tg)(x), td, tg)]
 
 
 def matching_hint(value: float, hints: list[tuple[float, str]], default: str) -> str:
@@ -63,32 +65,36 @@ def check_value_function(fn) -> CheckResult:
             return error
         value = _scalar(got)
         if value is None:
-            return failed(f"expected a number (a float or a one-element tensor), got {type(got).__name__} "
-                          f"{tuple(getattr(got, 'shape', ()))}: integrate over x, e.g. torch.trapezoid(f, x)")
+            return failed(tr("expected a number (a float or a one-element tensor), got {kind} {shape}: integrate "
+                             "over x, e.g. torch.trapezoid(f, x)", kind=type(got).__name__,
+                             shape=tuple(getattr(got, "shape", ()))))
         expected = theory.value_function(d, pd, pg, x)
         if math.isnan(value):
-            return failed(f"NaN for {name}: where a density is 0 and D is 0 or 1 the log is -inf; {_XLOGY_HINT}")
+            return failed(tr("NaN for {name}: where a density is 0 and D is 0 or 1 the log is -inf; {hint}",
+                             name=name, hint=_xlogy_hint()))
         if not abs(value - expected) <= 1e-6 + 1e-6 * abs(expected):
-            return failed(f"for {name} V should be {expected:.6f}, yours is {value:.6f}. "
-                          + _diagnose_value(value, expected, d, pd, pg, x, h, n))
-    return passed("V(D, G) by quadrature: -log 4 for D = 1/2, C(G) for D = D*, and finite where a density vanishes")
+            return failed(tr("for {name} V should be {expected:.6f}, yours is {value:.6f}. {hint}", name=name,
+                             expected=expected, value=value,
+                             hint=_diagnose_value(value, expected, d, pd, pg, x, h, n)))
+    return passed(tr("V(D, G) by quadrature: -log 4 for D = 1/2, C(G) for D = D*, and finite where a density "
+                     "vanishes"))
 
 
 def _diagnose_value(value, expected, d, pd, pg, x, h, n) -> str:
     swapped = theory.integrate(torch.xlogy(pd, 1 - d) + torch.xlogy(pg, d), x)
     hints = [
-        (expected / h, "You summed the integrand without the grid spacing dx: an integral is sum(f) * dx, "
-                       "or torch.trapezoid(f, x)."),
-        (expected / (h * n), "You averaged the integrand over the grid points; integrate instead (times the "
-                            "length of the grid): torch.trapezoid(f, x)."),
-        (-expected, "The sign is flipped: V is a sum of expected logs of probabilities, so it is <= 0 "
-                    "(the D loss of lesson 03 is -V)."),
-        (swapped, "The roles are swapped: log D goes with p_data (D says 'real' on data), log(1 - D) with p_g."),
-        (theory.integrate(torch.xlogy(pd, d), x), "The generated samples' term, p_g log(1 - D), is missing."),
-        (theory.integrate(torch.xlogy(pg, 1 - d), x), "The data's term, p_data log D, is missing."),
+        (expected / h, tr("You summed the integrand without the grid spacing dx: an integral is sum(f) * dx, "
+                          "or torch.trapezoid(f, x).")),
+        (expected / (h * n), tr("You averaged the integrand over the grid points; integrate instead (times the "
+                                "length of the grid): torch.trapezoid(f, x).")),
+        (-expected, tr("The sign is flipped: V is a sum of expected logs of probabilities, so it is <= 0 "
+                       "(the D loss of lesson 03 is -V).")),
+        (swapped, tr("The roles are swapped: log D goes with p_data (D says 'real' on data), log(1 - D) with p_g.")),
+        (theory.integrate(torch.xlogy(pd, d), x), tr("The generated samples' term, p_g log(1 - D), is missing.")),
+        (theory.integrate(torch.xlogy(pg, 1 - d), x), tr("The data's term, p_data log D, is missing.")),
     ]
     return matching_hint(value, hints,
-                         "Integrate p_data * log(d) + p_g * log(1 - d) over x with torch.trapezoid.")
+                         tr("Integrate p_data * log(d) + p_g * log(1 - d) over x with torch.trapezoid."))
 
 
 def check_jsd(fn) -> CheckResult:
@@ -96,35 +102,40 @@ def check_jsd(fn) -> CheckResult:
     x = theory.grid(-8.0, 8.0, 3201)
     normal, shifted = gaussian_1d(0.0, 1.0).pdf(x), gaussian_1d(1.0, 0.5).pdf(x)
     left, right = _triangle(-3.0, 1.0)(x), _triangle(3.0, 1.0)(x)  # disjoint supports
-    cases = [("p = q", normal, normal), ("N(0, 1) and N(1, 0.5^2)", normal, shifted),
-             ("the same pair in the other order", shifted, normal), ("two densities with disjoint supports", left, right)]
+    cases = [("p = q", normal, normal), (tr("N(0, 1) and N(1, 0.5^2)"), normal, shifted),
+             (tr("the same pair in the other order"), shifted, normal),
+             (tr("two densities with disjoint supports"), left, right)]
     for name, p, q in cases:
         got, error = call_own(fn, JSD_LIBRARY, p.clone(), q.clone(), x.clone())
         if error:
             return error
         value = _scalar(got)
         if value is None:
-            return failed(f"expected a number (a float or a one-element tensor), got {type(got).__name__}")
+            return failed(tr("expected a number (a float or a one-element tensor), got {kind}",
+                             kind=type(got).__name__))
         expected = theory.jsd(p, q, x)
         if math.isnan(value):
-            return failed(f"NaN for {name}: where p = 0 the term p log(p / m) is 0 * log 0; {_XLOGY_HINT}")
+            return failed(tr("NaN for {name}: where p = 0 the term p log(p / m) is 0 * log 0; {hint}", name=name,
+                             hint=_xlogy_hint()))
         if abs(value - expected) > 1e-6:
-            return failed(f"for {name} JSD should be {expected:.6f}, yours is {value:.6f}. " + _diagnose_jsd(value, p, q, x))
-    return passed("0 for equal densities, symmetric, and log 2 = 0.6931 for disjoint supports, its largest value")
+            return failed(tr("for {name} JSD should be {expected:.6f}, yours is {value:.6f}. {hint}", name=name,
+                             expected=expected, value=value, hint=_diagnose_jsd(value, p, q, x)))
+    return passed(tr("0 for equal densities, symmetric, and log 2 = 0.6931 for disjoint supports, its largest value"))
 
 
 def _diagnose_jsd(value, p, q, x) -> str:
     expected, m = theory.jsd(p, q, x), (p + q) / 2
     hints = [
-        (expected / math.log(2), "You used log base 2 (bits); the course uses natural logs, so JSD <= log 2 = 0.693."),
-        (2 * expected, "You forgot the 1/2 in front of each KL: JSD = KL(p || m) / 2 + KL(q || m) / 2."),
-        (theory.kl(p, q, x), "That is KL(p || q): not symmetric, and infinite for disjoint supports. Compare both "
-                             "densities with their average m = (p + q) / 2."),
-        (expected - math.log(2), "Your m is p + q; the mixture is the average m = (p + q) / 2."),
-        (theory.kl(p, m, x), "You have only KL(p || m); add KL(q || m) and take half of the sum."),
+        (expected / math.log(2), tr("You used log base 2 (bits); the course uses natural logs, so JSD <= log 2 = "
+                                    "0.693.")),
+        (2 * expected, tr("You forgot the 1/2 in front of each KL: JSD = KL(p || m) / 2 + KL(q || m) / 2.")),
+        (theory.kl(p, q, x), tr("That is KL(p || q): not symmetric, and infinite for disjoint supports. Compare both "
+                                "densities with their average m = (p + q) / 2.")),
+        (expected - math.log(2), tr("Your m is p + q; the mixture is the average m = (p + q) / 2.")),
+        (theory.kl(p, m, x), tr("You have only KL(p || m); add KL(q || m) and take half of the sum.")),
     ]
     return matching_hint(value, hints,
-                         "JSD = 0.5 * KL(p || m) + 0.5 * KL(q || m), each KL an integral of p log(p / m) over x.")
+                         tr("JSD = 0.5 * KL(p || m) + 0.5 * KL(q || m), each KL an integral of p log(p / m) over x."))
 
 
 def check_nonsaturating_loss(fn) -> CheckResult:
@@ -137,7 +148,7 @@ def check_nonsaturating_loss(fn) -> CheckResult:
         diagnosis = _diagnose_nonsaturating(loss, d_fake)
         if diagnosis:
             return diagnosis
-    verdict = compare_tensor("the loss", loss, g_loss_nonsaturating(d_fake))
+    verdict = compare_tensor(tr("the loss"), loss, g_loss_nonsaturating(d_fake))
     if verdict:
         return verdict
     # D(G(z)) -> 0: D rejects the generated samples with logits down to -200
@@ -146,29 +157,33 @@ def check_nonsaturating_loss(fn) -> CheckResult:
     if error:
         return error
     if not torch.isfinite(loss):
-        return failed(f"unstable as D(G(z)) -> 0: for a logit of -200 your loss is {loss.item()}; in float32 "
-                      "sigmoid(-200) is 0 and log 0 = -inf. -log sigma(l) = softplus(-l) stays finite")
+        return failed(tr("unstable as D(G(z)) -> 0: for a logit of -200 your loss is {loss}; in float32 "
+                         "sigmoid(-200) is 0 and log 0 = -inf. -log sigma(l) = softplus(-l) stays finite",
+                         loss=loss.item()))
     if abs(loss.item() - g_loss_nonsaturating(far.detach()).item()) > 1e-3:
-        return failed(f"for logits (-200, -30, 2) the loss should be {g_loss_nonsaturating(far.detach()).item():.3f}, "
-                      f"yours is {loss.item():.3f}: a clamped or epsilon-padded log caps the loss; use softplus(-l)")
+        return failed(tr("for logits (-200, -30, 2) the loss should be {expected:.3f}, yours is {loss:.3f}: a "
+                         "clamped or epsilon-padded log caps the loss; use softplus(-l)",
+                         expected=g_loss_nonsaturating(far.detach()).item(), loss=loss.item()))
     if not loss.requires_grad:
-        return failed("the loss carries no gradient: don't call .item(), .detach() or go through numpy inside it")
+        return failed(tr("the loss carries no gradient: don't call .item(), .detach() or go through numpy inside it"))
     (grad,) = torch.autograd.grad(loss, far)
     if not torch.isfinite(grad).all() or abs(grad[0].item() + 1 / 3) > 1e-4:
-        return failed(f"the gradient for the logit -200 should be -1/3 (batch of 3; d/dl of -log sigma(l) is "
-                      f"-(1 - sigma(l)) -> -1), yours is {grad[0].item():.3g}: the generator would get no signal")
-    return passed("-log D(G(z)) as softplus(-l): finite, with a gradient near -1 per sample, even where D rejects "
-                  "the generated samples outright")
+        return failed(tr("the gradient for the logit -200 should be -1/3 (batch of 3; d/dl of -log sigma(l) is "
+                         "-(1 - sigma(l)) -> -1), yours is {grad:.3g}: the generator would get no signal",
+                         grad=grad[0].item()))
+    return passed(tr("-log D(G(z)) as softplus(-l): finite, with a gradient near -1 per sample, even where D rejects "
+                     "the generated samples outright"))
 
 
 def _diagnose_nonsaturating(loss, d_fake) -> CheckResult | None:
     wrong = {
-        "that is the saturating loss log(1 - D(G(z))) = -softplus(l): it is what G minimizes in the minimax game, "
-        "and its gradient vanishes as D(G(z)) -> 0. The non-saturating loss is -log D(G(z))": -F.softplus(d_fake).mean(),
-        "the sign is flipped: G *minimizes* -log D(G(z)), i.e. pushes D(G(z)) up": -F.softplus(-d_fake).mean(),
-        "that is -log(1 - D(G(z))) = softplus(l), D's loss on generated samples: minimizing it pushes D(G(z)) *down*. "
-        "G wants -log D(G(z)) = softplus(-l)": F.softplus(d_fake).mean(),
-        "you summed over the batch; take the mean so that the loss does not grow with the batch size":
+        tr("that is the saturating loss log(1 - D(G(z))) = -softplus(l): it is what G minimizes in the minimax game, "
+           "and its gradient vanishes as D(G(z)) -> 0. The non-saturating loss is -log D(G(z))"):
+            -F.softplus(d_fake).mean(),
+        tr("the sign is flipped: G *minimizes* -log D(G(z)), i.e. pushes D(G(z)) up"): -F.softplus(-d_fake).mean(),
+        tr("that is -log(1 - D(G(z))) = softplus(l), D's loss on generated samples: minimizing it pushes D(G(z)) "
+           "*down*. G wants -log D(G(z)) = softplus(-l)"): F.softplus(d_fake).mean(),
+        tr("you summed over the batch; take the mean so that the loss does not grow with the batch size"):
             F.softplus(-d_fake).sum(),
     }
     for message, value in wrong.items():

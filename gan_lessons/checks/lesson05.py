@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..i18n import tr
 from ..losses import d_loss_standard, g_loss_nonsaturating
 from ..training import GANTrainer
 from .verdict import CheckResult, Question, call_own, failed, passed
@@ -62,20 +63,20 @@ def check_d_step(d_step) -> CheckResult:
     if error is not None:
         return error
     if any(p.grad is not None for p in G.parameters()):
-        return failed("G's weights received gradients: D's step must not reach G; use G(z).detach()")
+        return failed(tr("G's weights received gradients: D's step must not reach G; use G(z).detach()"))
     if not _same(G, G_before):
-        return failed("G's weights changed during D's step")
+        return failed(tr("G's weights changed during D's step"))
     if _same(D, _d_reference(G_before, _models()[1], x_real, z)):
-        return passed("one SGD step of D on softplus(-D(x)) + softplus(D(G(z))), with old gradients cleared")
+        return passed(tr("one SGD step of D on softplus(-D(x)) + softplus(D(G(z))), with old gradients cleared"))
     if _same(D, _d_reference(G_before, _models()[1], x_real, z, zero=False)):
-        return failed("your step added the new gradient to an old one: call opt_d.zero_grad() before backward()")
+        return failed(tr("your step added the new gradient to an old one: call opt_d.zero_grad() before backward()"))
     if _same(D, _d_reference(G_before, _models()[1], x_real, z, sign=-1.0)):
-        return failed("D moved the wrong way: minimize -log D(x) - log(1 - D(G(z))), i.e. "
-                      "softplus(-d_real) + softplus(d_fake), not its negative")
+        return failed(tr("D moved the wrong way: minimize -log D(x) - log(1 - D(G(z))), i.e. "
+                         "softplus(-d_real) + softplus(d_fake), not its negative"))
     if _same(D, _models()[1]):
-        return failed("D's weights did not change: call loss.backward() and then opt_d.step()")
-    return failed("D changed, but not as one step on the BCE loss "
-                  "softplus(-D(x_real)).mean() + softplus(D(G(z))).mean() would change it")
+        return failed(tr("D's weights did not change: call loss.backward() and then opt_d.step()"))
+    return failed(tr("D changed, but not as one step on the BCE loss "
+                     "softplus(-D(x_real)).mean() + softplus(D(G(z))).mean() would change it"))
 
 
 def _g_reference(G, D, z, *, loss="nonsaturating", zero=True) -> nn.Module:
@@ -102,17 +103,17 @@ def check_g_step(g_step) -> CheckResult:
     if error is not None:
         return error
     if not _same(D, D0):
-        return failed("D's weights changed during G's step: only opt_g.step() belongs here")
+        return failed(tr("D's weights changed during G's step: only opt_g.step() belongs here"))
     if _same(G, _g_reference(G0, D0, z)):
-        return passed("one SGD step of G on the non-saturating loss softplus(-D(G(z))) = -log D(G(z))")
+        return passed(tr("one SGD step of G on the non-saturating loss softplus(-D(G(z))) = -log D(G(z))"))
     if _same(G, _g_reference(G0, D0, z, zero=False)):
-        return failed("your step added the new gradient to an old one: call opt_g.zero_grad() before backward()")
+        return failed(tr("your step added the new gradient to an old one: call opt_g.zero_grad() before backward()"))
     if _same(G, _g_reference(G0, D0, z, loss="minimax")):
-        return failed("that is the saturating loss log(1 - D(G(z))); use the non-saturating -log D(G(z)), "
-                      "whose gradient does not vanish when D rejects the fakes (lesson 04)")
+        return failed(tr("that is the saturating loss log(1 - D(G(z))); use the non-saturating -log D(G(z)), "
+                         "whose gradient does not vanish when D rejects the fakes (lesson 04)"))
     if _same(G, G0):
-        return failed("G's weights did not change: call loss.backward() and then opt_g.step()")
-    return failed("G changed, but not as one step on softplus(-D(G(z))).mean() would change it")
+        return failed(tr("G's weights did not change: call loss.backward() and then opt_g.step()"))
+    return failed(tr("G changed, but not as one step on softplus(-D(G(z))).mean() would change it"))
 
 
 QUESTIONS: dict[str, Question] = {

@@ -14,6 +14,7 @@ import math
 import torch
 from torch import nn
 
+from ..i18n import tr
 from ..models import dcgan_init
 from .verdict import CheckResult, Question, call_own, failed, passed
 
@@ -29,15 +30,15 @@ def conv_size(size: int, kernel: int, stride: int, padding: int) -> int:
         return conv(torch.zeros(1, 1, size, size)).shape[-1]
 
 
-MISTAKES = (  # (the slip, its formula, what to say)
+MISTAKES = (  # (the slip, its formula, what to say: said when needed, in the language in use)
     ("ceil", lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
-     "the last window must fit inside the padded input, so round down (//), not up"),
-    ("no + 1", lambda n, k, s, p: (n + 2 * p - k) // s, "you forgot the + 1 (the first window)"),
+     lambda: tr("the last window must fit inside the padded input, so round down (//), not up")),
+    ("no + 1", lambda n, k, s, p: (n + 2 * p - k) // s, lambda: tr("you forgot the + 1 (the first window)")),
     ("one-sided padding", lambda n, k, s, p: (n + p - k) // s + 1,
-     "padding is added on both sides, so it counts twice (2p)"),
+     lambda: tr("padding is added on both sides, so it counts twice (2p)")),
     ("transposed", lambda n, k, s, p: (n - 1) * s - 2 * p + k,
-     "that is the transposed convolution's formula (lesson 02), which grows the image; a strided convolution "
-     "shrinks it"),
+     lambda: tr("that is the transposed convolution's formula (lesson 02), which grows the image; a strided "
+                "convolution shrinks it")),
 )
 
 
@@ -47,14 +48,17 @@ def _diagnose_sizes(answers: list) -> str:
         if all(got == formula(*case) for got, case in zip(answers, CONV_CASES)):
             n, k, s, p = next(c for c, got in zip(CONV_CASES, answers) if got != conv_size(*c))
             right = conv_size(n, k, s, p)
-            return f"got {formula(n, k, s, p)} for n={n}, k={k}, s={s}, p={p}, expected {right}: {advice}"
+            return tr("got {got} for n={n}, k={k}, s={s}, p={p}, expected {right}: {advice}",
+                      got=formula(n, k, s, p), n=n, k=k, s=s, p=p, right=right, advice=advice())
     for got, (n, k, s, p) in zip(answers, CONV_CASES):
         if isinstance(got, float) and not float(got).is_integer():
-            return f"got {got} for n={n}, k={k}, s={s}, p={p}: a size is a whole number; round down with // (floor)"
+            return tr("got {got} for n={n}, k={k}, s={s}, p={p}: a size is a whole number; round down with // "
+                      "(floor)", got=got, n=n, k=k, s=s, p=p)
         if got != conv_size(n, k, s, p):
             right = conv_size(n, k, s, p)
-            return f"got {got!r} for n={n}, k={k}, s={s}, p={p}, expected {right} (what nn.Conv2d gives)"
-    return "the answers differ from nn.Conv2d's"
+            return tr("got {got!r} for n={n}, k={k}, s={s}, p={p}, expected {right} (what nn.Conv2d gives)",
+                      got=got, n=n, k=k, s=s, p=p, right=right)
+    return tr("the answers differ from nn.Conv2d's")
 
 
 def check_conv_output_size(conv_output_size) -> CheckResult:
@@ -65,17 +69,17 @@ def check_conv_output_size(conv_output_size) -> CheckResult:
         if error is not None:
             return error
         if got is None:
-            return failed("the function returned None: did you forget `return`?")
+            return failed(tr("the function returned None: did you forget `return`?"))
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return failed(f"the function returned a {type(got).__name__}; return the size as an int")
+            return failed(tr("the function returned a {kind}; return the size as an int", kind=type(got).__name__))
         answers.append(got)
     if any(got != conv_size(*case) for got, case in zip(answers, CONV_CASES)):
         return failed(_diagnose_sizes(answers))
     if any(isinstance(got, float) for got in answers):
-        return failed(f"the sizes are right but some are floats ({answers[0]!r} for n=28): a size is a whole "
-                      "number, return an int (use // for the division)")
-    return passed(f"floor((n + 2p - k) / s) + 1 matches nn.Conv2d on {len(CONV_CASES)} cases, "
-                  "e.g. 28 -> 14 -> 7 in D with k=4, s=2, p=1")
+        return failed(tr("the sizes are right but some are floats ({first!r} for n=28): a size is a whole "
+                         "number, return an int (use // for the division)", first=answers[0]))
+    return passed(tr("floor((n + 2p - k) / s) + 1 matches nn.Conv2d on {count} cases, "
+                     "e.g. 28 -> 14 -> 7 in D with k=4, s=2, p=1", count=len(CONV_CASES)))
 
 
 # -- DCGAN's initialization -------------------------------------------------------------------------
@@ -93,31 +97,35 @@ def _stats(t: torch.Tensor) -> tuple[float, float]:
 
 def _check_conv(name: str, weight: torch.Tensor, bias: torch.Tensor | None, before: torch.Tensor) -> CheckResult | None:
     if torch.equal(weight, before):
-        hint = " (isinstance(m, nn.Conv2d) is False for nn.ConvTranspose2d: test both)" if "Transpose" in name else ""
-        return failed(f"{name}'s weights were not changed: they still have PyTorch's default init{hint}")
+        if name == "ConvTranspose2d":
+            return failed(tr("{name}'s weights were not changed: they still have PyTorch's default init "
+                             "(isinstance(m, nn.Conv2d) is False for nn.ConvTranspose2d: test both)", name=name))
+        return failed(tr("{name}'s weights were not changed: they still have PyTorch's default init", name=name))
     mean, std = _stats(weight)
     if abs(std - 0.141) < 0.02:
-        return failed(f"{name}'s weights have std {std:.3f}: 0.02 is the standard deviation, not the variance "
-                      "(sqrt(0.02) = 0.141); use nn.init.normal_(w, 0.0, 0.02)")
+        return failed(tr("{name}'s weights have std {std:.3f}: 0.02 is the standard deviation, not the variance "
+                         "(sqrt(0.02) = 0.141); use nn.init.normal_(w, 0.0, 0.02)", name=name, std=std))
     if abs(mean) > 0.005 or abs(std - 0.02) > 0.003:
-        return failed(f"{name}'s weights have mean {mean:.4f} and std {std:.4f}; expected N(0, 0.02): mean 0, std 0.02")
+        return failed(tr("{name}'s weights have mean {mean:.4f} and std {std:.4f}; expected N(0, 0.02): mean 0, "
+                         "std 0.02", name=name, mean=mean, std=std))
     if bias is not None and bias.abs().max() > 0:
-        return failed(f"{name}'s bias is not 0: DCGAN starts every bias at 0 (nn.init.zeros_)")
+        return failed(tr("{name}'s bias is not 0: DCGAN starts every bias at 0 (nn.init.zeros_)", name=name))
     return None
 
 
 def _check_norm(name: str, norm: nn.BatchNorm2d) -> CheckResult | None:
     mean, std = _stats(norm.weight)
     if abs(mean) < 0.1:
-        return failed(f"{name}'s scales (weight) have mean {mean:.3f}: near 0 they multiply every activation by "
-                      "about 0 and the signal dies; DCGAN draws them from N(1, 0.02)")
+        return failed(tr("{name}'s scales (weight) have mean {mean:.3f}: near 0 they multiply every activation by "
+                         "about 0 and the signal dies; DCGAN draws them from N(1, 0.02)", name=name, mean=mean))
     if mean == 1.0 and std == 0.0:
-        return failed(f"{name}'s scales are all exactly 1 (PyTorch's default): DCGAN draws them from N(1, 0.02); "
-                      "did your function skip nn.BatchNorm2d?")
+        return failed(tr("{name}'s scales are all exactly 1 (PyTorch's default): DCGAN draws them from N(1, 0.02); "
+                         "did your function skip nn.BatchNorm2d?", name=name))
     if abs(mean - 1.0) > 0.01 or abs(std - 0.02) > 0.01:
-        return failed(f"{name}'s scales have mean {mean:.3f} and std {std:.3f}; expected N(1, 0.02)")
+        return failed(tr("{name}'s scales have mean {mean:.3f} and std {std:.3f}; expected N(1, 0.02)", name=name,
+                         mean=mean, std=std))
     if norm.bias.abs().max() > 0:
-        return failed(f"{name}'s shift (bias) is not 0: DCGAN starts it at 0")
+        return failed(tr("{name}'s shift (bias) is not 0: DCGAN starts it at 0", name=name))
     return None
 
 
@@ -127,22 +135,22 @@ def check_dcgan_init(init_fn) -> CheckResult:
     model = _model()
     before = [p.detach().clone() for p in (model[0].weight, model[3].weight, model[6].weight, model[7].weight)]
     if not callable(init_fn):
-        return failed(f"expected a function, got {type(init_fn).__name__}")
+        return failed(tr("expected a function, got {kind}", kind=type(init_fn).__name__))
     _, error = call_own(lambda m: m.apply(init_fn), (dcgan_init,), model)  # as model.apply(your_function)
     if error is not None:
         return error
-    for j, (i, name) in enumerate(((0, "ConvTranspose2d"), (3, "Conv2d"), (6, "the last Conv2d"))):
+    for j, (i, name) in enumerate(((0, "ConvTranspose2d"), (3, "Conv2d"), (6, tr("the last Conv2d")))):
         verdict = _check_conv(name, model[i].weight, model[i].bias, before[j])
         if verdict is not None:
             return verdict
-    for i, name in ((1, "the first BatchNorm2d"), (4, "the second BatchNorm2d")):
+    for i, name in ((1, tr("the first BatchNorm2d")), (4, tr("the second BatchNorm2d"))):
         verdict = _check_norm(name, model[i])
         if verdict is not None:
             return verdict
     if not torch.equal(model[7].weight, before[3]):
-        return failed("a Linear layer was changed too; the DCGAN rule is for conv and batch-norm layers "
-                      "(test the module's type before touching it)")
-    return passed("conv and transposed-conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0")
+        return failed(tr("a Linear layer was changed too; the DCGAN rule is for conv and batch-norm layers "
+                         "(test the module's type before touching it)"))
+    return passed(tr("conv and transposed-conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0"))
 
 
 QUESTIONS: dict[str, Question] = {

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import dynamics
+from ..i18n import tr
 from .verdict import CheckResult, Question, call_own, failed, passed
 
 _CASES = ((1.0, 1.0, 0.1), (0.3, -2.0, 0.5), (-1.5, 0.7, 1.2))  # (x, y, lr)
@@ -44,16 +45,19 @@ def _same_set(got: tuple, expected: tuple, tol: float = 1e-6) -> bool:
 
 
 # -- exercise 1: one alternating step ------------------------------------------------------------------
-_STEP_MISTAKES = {
-    "simultaneous": (lambda x, y, h: (x - h * y, y + h * x),
-                     "y used the old x: that is the simultaneous update. Move x first, then compute y's step "
-                     "from the new x"),
-    "y first": (lambda x, y, h: (x - h * (y + h * x), y + h * x),
-                "y moved first and x answered the new y; in this lesson x (the minimizer) moves first"),
-    "signs flipped": (lambda x, y, h: (x + h * y, y - h * (x + h * y)),
-                      "x climbed and y descended: x minimizes xy, so x <- x - lr * y; y maximizes it, y <- y + lr * x"),
-    "no learning rate": (lambda x, y, h: (x - y, y + (x - y)), "the step ignores lr: multiply each gradient by lr"),
-}
+def _step_mistakes() -> dict[str, tuple[Callable, str]]:
+    return {
+        "simultaneous": (lambda x, y, h: (x - h * y, y + h * x),
+                         tr("y used the old x: that is the simultaneous update. Move x first, then compute y's step "
+                            "from the new x")),
+        "y first": (lambda x, y, h: (x - h * (y + h * x), y + h * x),
+                    tr("y moved first and x answered the new y; in this lesson x (the minimizer) moves first")),
+        "signs flipped": (lambda x, y, h: (x + h * y, y - h * (x + h * y)),
+                          tr("x climbed and y descended: x minimizes xy, so x <- x - lr * y; y maximizes it, "
+                             "y <- y + lr * x")),
+        "no learning rate": (lambda x, y, h: (x - y, y + (x - y)),
+                             tr("the step ignores lr: multiply each gradient by lr")),
+    }
 
 
 def _alternating(x: float, y: float, lr: float) -> tuple[float, float]:
@@ -69,28 +73,30 @@ def check_alternating_step(step: Callable) -> CheckResult:
             return error
         pair = _pair(got)
         if pair is None or len(pair) != 2:
-            return failed(f"expected two numbers (x_new, y_new), got {got!r}")
+            return failed(tr("expected two numbers (x_new, y_new), got {got!r}", got=got))
         expected = _alternating(x, y, lr)
         if _close(pair, expected):
             continue
-        for mistake, message in _STEP_MISTAKES.values():
+        for mistake, message in _step_mistakes().values():
             if _close(pair, mistake(x, y, lr)):
                 return failed(message)
-        return failed(f"for x={x}, y={y}, lr={lr} expected ({expected[0]:.4f}, {expected[1]:.4f}), "
-                      f"got ({pair[0].real:.4f}, {pair[1].real:.4f})")
-    return passed("x <- x - lr*y, then y <- y + lr*x_new; it keeps x^2 + y^2 - lr*x*y constant, so the players cycle")
+        return failed(tr("for x={x}, y={y}, lr={lr} expected ({x_new:.4f}, {y_new:.4f}), got ({got_x:.4f}, "
+                         "{got_y:.4f})", x=x, y=y, lr=lr, x_new=expected[0], y_new=expected[1],
+                         got_x=pair[0].real, got_y=pair[1].real))
+    return passed(tr("x <- x - lr*y, then y <- y + lr*x_new; it keeps x^2 + y^2 - lr*x*y constant, so the players "
+                     "cycle"))
 
 
 # -- exercise 2: eigenvalues of simultaneous descent-ascent ------------------------------------------------
 def _gda_mistakes(lr: float) -> dict[str, tuple[tuple, str]]:
     return {
-        "field": ((1j, -1j), "those are the eigenvalues of the field's matrix A, not of the step z <- (I + lr A) z; "
-                             "add the identity and scale A by lr"),
-        "no identity": ((lr * 1j, -lr * 1j), "the step is z <- z + lr A z: the identity is missing"),
-        "real": ((1 + lr, 1 - lr), "1 + lr and 1 - lr are real, but A is a rotation: its eigenvalues are +-i, so the "
-                                   "step's are 1 +- i lr (use complex numbers, e.g. np.linalg.eigvals)"),
+        "field": ((1j, -1j), tr("those are the eigenvalues of the field's matrix A, not of the step "
+                                "z <- (I + lr A) z; add the identity and scale A by lr")),
+        "no identity": ((lr * 1j, -lr * 1j), tr("the step is z <- z + lr A z: the identity is missing")),
+        "real": ((1 + lr, 1 - lr), tr("1 + lr and 1 - lr are real, but A is a rotation: its eigenvalues are +-i, so "
+                                      "the step's are 1 +- i lr (use complex numbers, e.g. np.linalg.eigvals)")),
         "alternating": (tuple(np.linalg.eigvals(dynamics.bilinear_update_matrix("alternating", lr))),
-                        "those belong to the alternating update; the simultaneous one is I + lr A"),
+                        tr("those belong to the alternating update; the simultaneous one is I + lr A")),
     }
 
 
@@ -102,7 +108,7 @@ def check_gda_eigenvalues(eigenvalues: Callable) -> CheckResult:
             return error
         pair = _pair(got)
         if pair is None or len(pair) != 2:
-            return failed(f"expected the two eigenvalues (complex numbers), got {got!r}")
+            return failed(tr("expected the two eigenvalues (complex numbers), got {got!r}", got=got))
         expected = tuple(np.linalg.eigvals(dynamics.bilinear_update_matrix("simultaneous", lr)))
         if _same_set(pair, expected):
             continue
@@ -110,9 +116,11 @@ def check_gda_eigenvalues(eigenvalues: Callable) -> CheckResult:
             if _same_set(pair, values):
                 return failed(message)
         if _close(tuple(abs(v) for v in pair), (math.sqrt(1 + lr ** 2),) * 2):
-            return failed("right modulus sqrt(1 + lr^2), but give the eigenvalues themselves, 1 + i lr and 1 - i lr")
-        return failed(f"for lr={lr} expected 1 + {lr}i and 1 - {lr}i, got {pair}")
-    return passed("1 +- i*lr, of modulus sqrt(1 + lr^2) > 1: every simultaneous step moves away from the equilibrium")
+            return failed(tr("right modulus sqrt(1 + lr^2), but give the eigenvalues themselves, 1 + i lr and "
+                             "1 - i lr"))
+        return failed(tr("for lr={lr} expected 1 + {lr}i and 1 - {lr}i, got {pair}", lr=lr, pair=pair))
+    return passed(tr("1 +- i*lr, of modulus sqrt(1 + lr^2) > 1: every simultaneous step moves away from the "
+                     "equilibrium"))
 
 
 # -- exercise 3: eigenvalues of the Dirac-GAN with R1 ------------------------------------------------------
@@ -121,14 +129,14 @@ def _r1_mistakes(gamma: float) -> dict[str, tuple[tuple, str]]:
     root = lambda a, b: cmath.sqrt(a ** 2 - b ** 2)
     return {
         "gamma not halved": ((-gamma + root(gamma, half), -gamma - root(gamma, half)),
-                             "the trace of J is -gamma, so the eigenvalues are -gamma/2 +- ..., not -gamma +- ..."),
+                             tr("the trace of J is -gamma, so the eigenvalues are -gamma/2 +- ..., not -gamma +- ...")),
         "f'(0) = 1": ((-gamma / 2 + root(gamma / 2, 1), -gamma / 2 - root(gamma / 2, 1)),
-                      "for f(t) = log sigmoid(t), f'(0) = sigmoid(0) = 1/2, not 1"),
+                      tr("for f(t) = log sigmoid(t), f'(0) = sigmoid(0) = 1/2, not 1")),
         "sign": ((gamma / 2 + root(gamma / 2, half), gamma / 2 - root(gamma / 2, half)),
-                 "the real part must be -gamma/2: R1 damps D, it does not push it away"),
+                 tr("the real part must be -gamma/2: R1 damps D, it does not push it away")),
         "real part only": (tuple(complex((-gamma / 2 + sign * root(gamma / 2, half)).real) for sign in (1, -1)),
-                           "the imaginary parts are missing: for gamma < 1 the square root is of a negative number; "
-                           "use cmath.sqrt, which returns a complex root"),
+                           tr("the imaginary parts are missing: for gamma < 1 the square root is of a negative "
+                              "number; use cmath.sqrt, which returns a complex root")),
     }
 
 
@@ -141,19 +149,21 @@ def check_r1_eigenvalues(eigenvalues: Callable) -> CheckResult:
         got, error = call_own(eigenvalues, R1_LIBRARY, gamma)
         if error:
             if "math domain error" in error.message:
-                return failed("math.sqrt of a negative number: for gamma < 1 the root is imaginary; use cmath.sqrt")
+                return failed(tr("math.sqrt of a negative number: for gamma < 1 the root is imaginary; use "
+                                 "cmath.sqrt"))
             return error
         pair = _pair(got)
         if pair is None or len(pair) != 2:
-            return failed(f"expected the two eigenvalues (complex numbers), got {got!r}")
+            return failed(tr("expected the two eigenvalues (complex numbers), got {got!r}", got=got))
         expected = dynamics.dirac_eigenvalues("r1", dynamics.DiracSettings(gamma=gamma))
         if _same_set(pair, expected):
             continue
         for values, message in _r1_mistakes(gamma).values():
             if _same_set(pair, values):
                 return failed(message)
-        return failed(f"for gamma={gamma} expected {expected[0]:.4f} and {expected[1]:.4f}, got {pair}")
-    return passed("-gamma/2 +- sqrt(gamma^2/4 - 1/4): a negative real part for every gamma > 0, so R1 spirals in")
+        return failed(tr("for gamma={gamma} expected {first:.4f} and {second:.4f}, got {pair}", gamma=gamma,
+                         first=expected[0], second=expected[1], pair=pair))
+    return passed(tr("-gamma/2 +- sqrt(gamma^2/4 - 1/4): a negative real part for every gamma > 0, so R1 spirals in"))
 
 
 QUESTIONS: dict[str, Question] = {

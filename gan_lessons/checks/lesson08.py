@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..fixes import EMA, clip_weights
+from ..i18n import tr
 from ..losses import d_loss_hinge
 from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
 
@@ -38,12 +39,14 @@ QUESTIONS: dict[str, Question] = {
 
 def _hinge_mistakes(r: torch.Tensor, f: torch.Tensor) -> dict[str, torch.Tensor]:
     return {
-        "the max(0, .) is missing: without it D keeps pushing scores it already gets right (that is the WGAN critic loss "
-        "plus 2)": (1 - r).mean() + (1 + f).mean(),
-        "the signs are swapped: D should want D(x) >= 1 on real samples and D(G(z)) <= -1 on fakes":
+        tr("the max(0, .) is missing: without it D keeps pushing scores it already gets right (that is the WGAN "
+           "critic loss plus 2)"): (1 - r).mean() + (1 + f).mean(),
+        tr("the signs are swapped: D should want D(x) >= 1 on real samples and D(G(z)) <= -1 on fakes"):
             F.relu(1 + r).mean() + F.relu(1 - f).mean(),
-        "the margin is missing: the hinge is max(0, 1 - D(x)), not max(0, -D(x))": F.relu(-r).mean() + F.relu(f).mean(),
-        "sums instead of means: the loss should not grow with the batch size": F.relu(1 - r).sum() + F.relu(1 + f).sum(),
+        tr("the margin is missing: the hinge is max(0, 1 - D(x)), not max(0, -D(x))"):
+            F.relu(-r).mean() + F.relu(f).mean(),
+        tr("sums instead of means: the loss should not grow with the batch size"):
+            F.relu(1 - r).sum() + F.relu(1 + f).sum(),
     }
 
 
@@ -59,10 +62,11 @@ def check_hinge_d_loss(d_loss) -> CheckResult:
         for why, wrong in _hinge_mistakes(r, f).items():
             if torch.allclose(got.double(), wrong.double(), atol=1e-6) and not torch.allclose(wrong, expected):
                 return failed(why)
-    mismatch = compare_tensor("the loss", got, expected)
+    mismatch = compare_tensor(tr("the loss"), got, expected)
     if mismatch is not None:
         return mismatch
-    return passed(f"hinge loss {got.item():.4f}: only scores inside the margin (-1 < D < 1, or wrong) are pushed")
+    return passed(tr("hinge loss {loss:.4f}: only scores inside the margin (-1 < D < 1, or wrong) are pushed",
+                     loss=got.item()))
 
 
 def check_ema_update(ema_update) -> CheckResult:
@@ -74,20 +78,20 @@ def check_ema_update(ema_update) -> CheckResult:
     if error is not None:
         return error
     mistakes = {
-        "beta and 1 - beta are swapped: the average must keep most of its old value (beta = 0.9 of it)":
+        tr("beta and 1 - beta are swapped: the average must keep most of its old value (beta = 0.9 of it)"):
             beta * w + (1 - beta) * w_ema,
-        "the new weights lack their factor (1 - beta): the average grows instead of averaging": beta * w_ema + w,
-        "this returns the current weights: the average forgets its past": w,
-        "this returns the old average: it never moves": w_ema,
+        tr("the new weights lack their factor (1 - beta): the average grows instead of averaging"): beta * w_ema + w,
+        tr("this returns the current weights: the average forgets its past"): w,
+        tr("this returns the old average: it never moves"): w_ema,
     }
     if isinstance(got, torch.Tensor) and got.shape == expected.shape:
         for why, wrong in mistakes.items():
             if torch.allclose(got, wrong, atol=1e-6):
                 return failed(why)
-    mismatch = compare_tensor("the new average", got, expected, atol=1e-6)
+    mismatch = compare_tensor(tr("the new average"), got, expected, atol=1e-6)
     if mismatch is not None:
         return mismatch
-    return passed("w_ema <- 0.9 w_ema + 0.1 w: after k updates a weight from k steps ago counts 0.1 * 0.9^k")
+    return passed(tr("w_ema <- 0.9 w_ema + 0.1 w: after k updates a weight from k steps ago counts 0.1 * 0.9^k"))
 
 
 def _critic(seed: int = 10) -> nn.Module:
@@ -104,15 +108,17 @@ def check_weight_clipping(clip) -> CheckResult:
         return error
     params = list(model.parameters())
     if all(torch.equal(p, q) for p, q in zip(params, before.parameters())):
-        return failed("the model's parameters did not change: clamp them in place (p.data.clamp_ or "
-                      "p.clamp_ under torch.no_grad()); returning clamped copies leaves the model as it was")
+        return failed(tr("the model's parameters did not change: clamp them in place (p.data.clamp_ or "
+                         "p.clamp_ under torch.no_grad()); returning clamped copies leaves the model as it was"))
     if min(p.min().item() for p in params) >= 0:
-        return failed("no parameter has a negative value left: the range is [-c, c], not [0, c]")
+        return failed(tr("no parameter has a negative value left: the range is [-c, c], not [0, c]"))
     for name, p in model.named_parameters():
         if p.abs().max().item() > c + 1e-7:
-            return failed(f"{name} still holds values beyond c = {c} (largest {p.abs().max().item():.3f}): "
-                          "WGAN clips every parameter, biases included")
+            return failed(tr("{name} still holds values beyond c = {c} (largest {largest:.3f}): "
+                             "WGAN clips every parameter, biases included", name=name, c=c,
+                             largest=p.abs().max().item()))
     for p, q in zip(params, before.parameters()):
         if not torch.allclose(p, q.clamp(-c, c)):
-            return failed("values inside [-c, c] were changed too: clipping must only cut what lies outside")
-    return passed(f"every parameter now lies in [-{c}, {c}]: the critic's slopes, and so its Lipschitz constant, are bounded")
+            return failed(tr("values inside [-c, c] were changed too: clipping must only cut what lies outside"))
+    return passed(tr("every parameter now lies in [-{c}, {c}]: the critic's slopes, and so its Lipschitz constant, "
+                     "are bounded", c=c))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..i18n import tr
 from ..models import ConditionalMLPDiscriminator, ProjectionDiscriminator
 from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
 
@@ -47,20 +48,23 @@ def check_concat_condition(fn) -> CheckResult:
             return error
         expected = _concat_reference(z, y, n_classes)
         if isinstance(got, torch.Tensor) and got.shape == (n, z_dim + 1):
-            return failed(f"shape {tuple(got.shape)}: the label was appended as one number; a network reads a "
-                          f"number as an amount (digit 8 = 'more' than digit 1), so append a one-hot row of "
-                          f"length n_classes = {n_classes} (F.one_hot(y, n_classes))")
+            return failed(tr("shape {shape}: the label was appended as one number; a network reads a "
+                             "number as an amount (digit 8 = 'more' than digit 1), so append a one-hot row of "
+                             "length n_classes = {n_classes} (F.one_hot(y, n_classes))", shape=tuple(got.shape),
+                             n_classes=n_classes))
         if isinstance(got, torch.Tensor) and got.shape == (n + n, z_dim) or getattr(got, "dim", lambda: 0)() == 1:
-            return failed(f"shape {tuple(got.shape)}: concatenate along the features, dim=1, not the batch")
+            return failed(tr("shape {shape}: concatenate along the features, dim=1, not the batch",
+                             shape=tuple(got.shape)))
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and not got.is_floating_point():
-            return failed("the result is an integer tensor: convert the one-hot to z's dtype (.to(z.dtype))")
+            return failed(tr("the result is an integer tensor: convert the one-hot to z's dtype (.to(z.dtype))"))
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.equal(
                 got, torch.cat([F.one_hot(y, n_classes).to(z.dtype), z], dim=1)):
-            return failed("the one-hot comes first: put z first, then the label, [z, onehot(y)] (the models' order)")
+            return failed(tr("the one-hot comes first: put z first, then the label, [z, onehot(y)] (the models' "
+                             "order)"))
         verdict = compare_tensor(f"fn(z, y, {n_classes})", got, expected)
         if verdict:
             return verdict
-    return passed("[z, onehot(y)]: the label enters as a one-hot row beside the noise")
+    return passed(tr("[z, onehot(y)]: the label enters as a one-hot row beside the noise"))
 
 
 def _projection_reference(h, psi_w, psi_b, table, y):
@@ -79,16 +83,19 @@ def check_projection_logit(fn) -> CheckResult:
         return error
     expected = _projection_reference(h, psi_w, psi_b, table, y)
     if isinstance(got, torch.Tensor) and got.shape == (n, c):
-        return failed(f"shape {tuple(got.shape)}: that is every class's score (h @ table.T); D(x, y) needs only the "
-                      "requested class's: pick the row table[y] and take its inner product with h, per sample")
+        return failed(tr("shape {shape}: that is every class's score (h @ table.T); D(x, y) needs only the "
+                         "requested class's: pick the row table[y] and take its inner product with h, per sample",
+                         shape=tuple(got.shape)))
     if isinstance(got, torch.Tensor) and got.shape == (n, n):
-        return failed(f"shape {tuple(got.shape)}: h @ table[y].T pairs every sample with every label; multiply "
-                      "elementwise and sum over the features: (table[y] * h).sum(dim=1)")
+        return failed(tr("shape {shape}: h @ table[y].T pairs every sample with every label; multiply "
+                         "elementwise and sum over the features: (table[y] * h).sum(dim=1)", shape=tuple(got.shape)))
     if isinstance(got, torch.Tensor) and got.shape == expected.shape:
         if torch.allclose(got, (table[y] * h).sum(dim=1), atol=1e-5):
-            return failed("the unconditional term psi(h) = h @ psi_w + psi_b is missing: without it D can only "
-                          "judge how well x fits y, not whether x looks like a real digit at all")
+            return failed(tr("the unconditional term psi(h) = h @ psi_w + psi_b is missing: without it D can only "
+                             "judge how well x fits y, not whether x looks like a real digit at all"))
         if torch.allclose(got, h @ psi_w + psi_b, atol=1e-5):
-            return failed("the label term is missing: e_y^T h = (table[y] * h).sum(dim=1) is what makes D conditional")
-    verdict = compare_tensor("the logit", got, expected)
-    return verdict or passed("psi(h) + e_y^T h: an unconditional score plus the label's projection on the features")
+            return failed(tr("the label term is missing: e_y^T h = (table[y] * h).sum(dim=1) is what makes D "
+                             "conditional"))
+    verdict = compare_tensor(tr("the logit"), got, expected)
+    return verdict or passed(tr("psi(h) + e_y^T h: an unconditional score plus the label's projection on the "
+                                "features"))

@@ -7,6 +7,7 @@ import math
 import torch
 
 from .. import image_metrics
+from ..i18n import tr
 from .verdict import CheckResult, Question, call_own, failed, passed
 
 
@@ -19,8 +20,8 @@ def _number(value) -> float | None:
 def _score_cases():
     gen = torch.Generator().manual_seed(0)
     soft = torch.softmax(3 * torch.randn(40, 10, generator=gen), dim=1)
-    return [("confident predictions of all ten digits", torch.eye(10).repeat(4, 1)),
-            ("one digit for every image", torch.eye(10)[[2] * 30]), ("random soft predictions", soft)]
+    return [(tr("confident predictions of all ten digits"), torch.eye(10).repeat(4, 1)),
+            (tr("one digit for every image"), torch.eye(10)[[2] * 30]), (tr("random soft predictions"), soft)]
 
 
 def check_classifier_score(fn) -> CheckResult:
@@ -31,21 +32,24 @@ def check_classifier_score(fn) -> CheckResult:
             return error
         value, expected = _number(got), image_metrics.classifier_score(probs)
         if value is None:
-            return failed(f"expected a number (float or one-element tensor), got {type(got).__name__} "
-                          f"{tuple(getattr(got, 'shape', ()))}: average the KL over the images, then take exp")
+            return failed(tr("expected a number (float or one-element tensor), got {kind} {shape}: average the KL "
+                             "over the images, then take exp", kind=type(got).__name__,
+                             shape=tuple(getattr(got, "shape", ()))))
         if math.isnan(value):
-            return failed(f"NaN for {name}: 0 * log 0 must count as 0; clamp the probabilities (p.clamp_min(1e-12)) "
-                          "or use torch.xlogy")
+            return failed(tr("NaN for {name}: 0 * log 0 must count as 0; clamp the probabilities "
+                             "(p.clamp_min(1e-12)) or use torch.xlogy", name=name))
         if abs(value - expected) <= 1e-4 * max(1.0, expected):
             continue
         if abs(value - math.log(expected)) <= 1e-4:
-            return failed(f"for {name} you return {value:.4f} = log of the score: take exp of the mean KL")
+            return failed(tr("for {name} you return {value:.4f} = log of the score: take exp of the mean KL",
+                             name=name, value=value))
         if abs(value - 1 / expected) <= 1e-4 or abs(value - math.exp(-math.log(expected))) <= 1e-4:
-            return failed(f"for {name} you return {value:.4f} = 1 / score: the KL is KL(p(y|x) || p(y)), "
-                          "sum p(y|x) (log p(y|x) - log p(y)); the sign is flipped")
-        return failed(f"for {name} the score should be {expected:.4f}, yours is {value:.4f}; p(y) is the mean of "
-                      "the rows of probs (the marginal over the generated images), not the uniform distribution")
-    return passed("exp(mean KL(p(y|x) || p(y))): 10 for confident, balanced predictions, 1 for a single digit")
+            return failed(tr("for {name} you return {value:.4f} = 1 / score: the KL is KL(p(y|x) || p(y)), "
+                             "sum p(y|x) (log p(y|x) - log p(y)); the sign is flipped", name=name, value=value))
+        return failed(tr("for {name} the score should be {expected:.4f}, yours is {value:.4f}; p(y) is the mean of "
+                         "the rows of probs (the marginal over the generated images), not the uniform distribution",
+                         name=name, expected=expected, value=value))
+    return passed(tr("exp(mean KL(p(y|x) || p(y))): 10 for confident, balanced predictions, 1 for a single digit"))
 
 
 def _fd_cases():
@@ -65,23 +69,26 @@ def check_frechet_distance(fn) -> CheckResult:
         return error
     value, expected = _number(got), image_metrics.frechet_distance(a, b)
     if value is None:
-        return failed(f"expected a number, got {type(got).__name__} {tuple(getattr(got, 'shape', ()))}")
+        return failed(tr("expected a number, got {kind} {shape}", kind=type(got).__name__,
+                         shape=tuple(getattr(got, "shape", ()))))
     if abs(value - expected) <= 1e-2 * expected:  # 1%: N or N - 1 in the covariance are both fine
         self_distance = _number(call_own(fn, (image_metrics.frechet_distance,), a.clone(), a.clone())[0])
         if self_distance is not None and abs(self_distance) < 1e-3:
-            return passed(f"{value:.4f}, and 0 for a set against itself")
-        return failed(f"a set against itself should give 0, yours gives {self_distance}")
+            return passed(tr("{value:.4f}, and 0 for a set against itself", value=value))
+        return failed(tr("a set against itself should give 0, yours gives {distance}", distance=self_distance))
     mean_term = (a.mean(0) - b.mean(0)).pow(2).sum().item()
     diagonal = mean_term + (a.var(0).sqrt() - b.var(0).sqrt()).pow(2).sum().item()
     if abs(value - diagonal) <= 1e-2 * expected:
-        return failed("that is the distance with only the variances (the diagonal); features are correlated: use "
-                      "the full covariance matrices torch.cov(feat.T) and the matrix square root of their product")
+        return failed(tr("that is the distance with only the variances (the diagonal); features are correlated: "
+                         "use the full covariance matrices torch.cov(feat.T) and the matrix square root of their "
+                         "product"))
     if abs(value - (expected - mean_term)) <= 1e-2 * expected:
-        return failed("the mean term ||mu_a - mu_b||^2 is missing")
+        return failed(tr("the mean term ||mu_a - mu_b||^2 is missing"))
     if abs(value - mean_term) <= 1e-2 * expected:
-        return failed("only the mean term: add Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for the covariances")
-    return failed(f"expected {expected:.4f}, got {value:.4f}. Check the factor 2 in front of the square-root term and "
-                  "that the square root is the matrix one (eigenvalues), not elementwise")
+        return failed(tr("only the mean term: add Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) for the covariances"))
+    return failed(tr("expected {expected:.4f}, got {value:.4f}. Check the factor 2 in front of the square-root term "
+                     "and that the square root is the matrix one (eigenvalues), not elementwise", expected=expected,
+                     value=value))
 
 
 QUESTIONS: dict[str, Question] = {

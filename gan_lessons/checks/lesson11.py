@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import losses, metrics
+from ..i18n import tr
 from .verdict import CheckResult, Question, call_own, compare_tensor, failed, passed
 
 
@@ -29,24 +30,29 @@ def check_paired_difference(fn) -> CheckResult:
         return error
     pair = _pair(got)
     if pair is None:
-        return failed(f"expected two numbers (mean difference, standard error), got {type(got).__name__}")
+        return failed(tr("expected two numbers (mean difference, standard error), got {kind}",
+                         kind=type(got).__name__))
     (mean, se), (mean_ref, se_ref) = pair, metrics.paired_difference(acc_with, acc_without)
     diff = (acc_with - acc_without).double()
     if abs(mean + mean_ref) < 1e-6 and abs(mean_ref) > 1e-6:
-        return failed("the sign is flipped: report with minus without, so that a gain is positive")
+        return failed(tr("the sign is flipped: report with minus without, so that a gain is positive"))
     if abs(mean - mean_ref) > 1e-6:
-        return failed(f"the mean difference should be {mean_ref:.4f}, yours is {mean:.4f}")
+        return failed(tr("the mean difference should be {expected:.4f}, yours is {value:.4f}", expected=mean_ref,
+                         value=mean))
     unpaired = math.sqrt((acc_with.double().var() + acc_without.double().var()).item() / len(diff))
     if abs(se - unpaired) < 1e-6:
-        return failed("that standard error treats the two arms as independent; each seed gives both runs the same "
-                      "labelled images, so use the differences: std(d) / sqrt(n)")
+        return failed(tr("that standard error treats the two arms as independent; each seed gives both runs the "
+                         "same labelled images, so use the differences: std(d) / sqrt(n)"))
     if abs(se - (diff.std(unbiased=False) / math.sqrt(len(diff))).item()) < 1e-6:
-        return failed("use the sample standard deviation (divide by n - 1: diff.std(), unbiased) for so few seeds")
+        return failed(tr("use the sample standard deviation (divide by n - 1: diff.std(), unbiased) for so few "
+                         "seeds"))
     if abs(se - diff.std().item()) < 1e-6:
-        return failed("that is the standard deviation of the differences; the standard error divides it by sqrt(n)")
+        return failed(tr("that is the standard deviation of the differences; the standard error divides it by "
+                         "sqrt(n)"))
     if abs(se - se_ref) > 1e-6:
-        return failed(f"the standard error should be {se_ref:.4f}, yours is {se:.4f}: std(d) / sqrt(n)")
-    return passed("mean of the paired differences and std(d) / sqrt(n)")
+        return failed(tr("the standard error should be {expected:.4f}, yours is {value:.4f}: std(d) / sqrt(n)",
+                         expected=se_ref, value=se))
+    return passed(tr("mean of the paired differences and std(d) / sqrt(n)"))
 
 
 def _pix2pix_reference(d_fake, fake, target, lam):
@@ -68,19 +74,19 @@ def check_pix2pix_loss(fn) -> CheckResult:
         value = got.reshape(())
         adv, l1 = F.softplus(-d_fake).mean(), (fake - target).abs().mean()
         guesses = {
-            "the reconstruction term is squared (L2): pix2pix uses L1, |G(x) - y|, which blurs less":
+            tr("the reconstruction term is squared (L2): pix2pix uses L1, |G(x) - y|, which blurs less"):
                 adv + lam * (fake - target).pow(2).mean(),
-            "lam is missing: the L1 term is weighted by lam (100 in pix2pix)": adv + l1,
-            "the adversarial term is the saturating log(1 - D(G(x))); use softplus(-d_fake)":
+            tr("lam is missing: the L1 term is weighted by lam (100 in pix2pix)"): adv + l1,
+            tr("the adversarial term is the saturating log(1 - D(G(x))); use softplus(-d_fake)"):
                 -F.softplus(d_fake).mean() + lam * l1,
-            "the adversarial term is missing: with L1 alone the output is the (blurry) median": lam * l1,
+            tr("the adversarial term is missing: with L1 alone the output is the (blurry) median"): lam * l1,
         }
         for message, wrong in guesses.items():
             if torch.allclose(value, wrong, rtol=1e-5) and not torch.allclose(wrong, expected, rtol=1e-5):
                 return failed(message)
         got = value
-    verdict = compare_tensor("the loss", got, expected, rtol=1e-5)
-    return verdict or passed("softplus(-D(x, G(x))) + lam * |G(x) - y|: fool D, and stay close to the target")
+    verdict = compare_tensor(tr("the loss"), got, expected, rtol=1e-5)
+    return verdict or passed(tr("softplus(-D(x, G(x))) + lam * |G(x) - y|: fool D, and stay close to the target"))
 
 
 QUESTIONS: dict[str, Question] = {

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 import torch
 
+from ..i18n import tr
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -20,7 +22,7 @@ class CheckResult:
     message: str
 
     def __repr__(self) -> str:
-        return ("Correct: " if self.ok else "Not yet: ") + self.message
+        return (tr("Correct: ") if self.ok else tr("Not yet: ")) + self.message
 
 
 def passed(message: str) -> CheckResult:
@@ -36,32 +38,35 @@ def failed(message: str) -> CheckResult:
 def call(fn: Callable, *args: Any) -> tuple[Any, CheckResult | None]:
     """Run the student's function; turn an exception into a verdict that names it."""
     if not callable(fn):
-        return None, failed(f"expected a function, got {type(fn).__name__}")
+        return None, failed(tr("expected a function, got {kind}", kind=type(fn).__name__))
     try:
         return fn(*args), None
     except NotImplementedError:
-        return None, failed("the function still raises NotImplementedError: replace that line with your code")
+        return None, failed(tr("the function still raises NotImplementedError: replace that line with your code"))
     except LibraryShortcut as shortcut:
-        return None, failed(f"your function calls {shortcut}, the library's version of this exercise: write it "
-                            "yourself from the formula above (calling the library teaches nothing)")
+        return None, failed(tr("your function calls {shortcut}, the library's version of this exercise: write it "
+                               "yourself from the formula above (calling the library teaches nothing)",
+                               shortcut=shortcut))
     except Exception as error:  # the student's code may fail in any way; say how
-        return None, failed(f"the function raised {type(error).__name__}: {error}")
+        return None, failed(tr("the function raised {kind}: {error}", kind=type(error).__name__, error=error))
 
 
 def compare_tensor(name: str, got: Any, expected: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> CheckResult | None:
     """None when `got` matches `expected` in type, shape and value; otherwise a verdict that says which differs."""
     if got is None:
-        return failed(f"{name} is None: did you forget `return`?")
+        return failed(tr("{name} is None: did you forget `return`?", name=name))
     if not isinstance(got, torch.Tensor):
-        return failed(f"{name} should be a torch.Tensor, got {type(got).__name__}")
+        return failed(tr("{name} should be a torch.Tensor, got {kind}", name=name, kind=type(got).__name__))
     if got.shape != expected.shape:
-        return failed(f"{name} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+        return failed(tr("{name} has shape {shape}, expected {expected}", name=name, shape=tuple(got.shape),
+                         expected=tuple(expected.shape)))
     if not torch.isfinite(got).all():
-        return failed(f"{name} holds inf or NaN; compute logs of probabilities stably (softplus, logsigmoid)")
+        return failed(tr("{name} holds inf or NaN; compute logs of probabilities stably (softplus, logsigmoid)",
+                         name=name))
     if not torch.allclose(got.double(), expected.double(), atol=atol, rtol=rtol):
         diff = (got.double() - expected.double()).abs().max().item()
-        return failed(f"{name} differs from the expected value by up to {diff:.3g} "
-                      f"(got {_preview(got)}, expected {_preview(expected)})")
+        return failed(tr("{name} differs from the expected value by up to {diff:.3g} (got {got}, expected {expected})",
+                         name=name, diff=diff, got=_preview(got), expected=_preview(expected)))
     return None
 
 
@@ -133,7 +138,8 @@ def call_own(fn: Callable, library: tuple[Callable, ...], *args: Any) -> tuple[A
 class Question:
     """A predict-then-run or "why" question: multiple choice (`choices` maps a letter to its text) or a number
     (`choices` empty; `answer` a float, right within `tolerance`). `why` is said once the answer is right; `hints`
-    maps a wrong choice to what it would mean, so a wrong answer teaches too."""
+    maps a wrong choice to what it would mean, so a wrong answer teaches too. The texts are English; `check` says
+    them through `tr` (their translations are in locale/<language>/checks.json), as must anything that shows them."""
 
     text: str
     answer: str | float
@@ -145,18 +151,23 @@ class Question:
     def check(self, given: Any) -> CheckResult:
         """The verdict on the student's answer."""
         if given is None:
-            return failed("make your prediction first: set the answer before you run the cell below")
+            return failed(tr("make your prediction first: set the answer before you run the cell below"))
         if self.choices:
             letter = str(given).strip().lower().strip("()")
             if letter not in self.choices:
-                return failed(f"answer with one of {', '.join(self.choices)} (got {given!r})")
+                return failed(tr("answer with one of {letters} (got {given!r})", letters=", ".join(self.choices),
+                                 given=given))
             if letter != self.answer:
-                return failed(self.hints.get(letter, f"not ({letter}): run the next cell and look again"))
-            return passed(self.why)
+                if letter in self.hints:
+                    return failed(tr(self.hints[letter]))
+                return failed(tr("not ({letter}): run the next cell and look again", letter=letter))
+            return passed(tr(self.why))
         try:
             number = float(given)
         except (TypeError, ValueError):
-            return failed(f"answer with a number (got {given!r})")
+            return failed(tr("answer with a number (got {given!r})", given=given))
         if not abs(number - float(self.answer)) <= self.tolerance:
-            return failed(self.hints.get("number", "not quite: run the next cell and compare"))
-        return passed(self.why)
+            if "number" in self.hints:
+                return failed(tr(self.hints["number"]))
+            return failed(tr("not quite: run the next cell and compare"))
+        return passed(tr(self.why))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..i18n import tr
+
 
 def load_digits_8x8() -> tuple[Tensor, Tensor]:
     """scikit-learn's bundled 8x8 digits (1,797 images): images in [-1, 1], shape (N, 1, 8, 8), and labels.
@@ -30,7 +32,8 @@ class BatchSampler:
 
     def __init__(self, data: Tensor, batch_size: int, seed: int = 0, labels: Tensor | None = None):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} is not allowed; it must be a positive integer")
+            raise ValueError(tr("{name}={value} is not allowed; it must be a positive integer", name="batch_size",
+                                value=repr(batch_size)))
         self.data, self.labels, self.batch_size = data, labels, batch_size
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..files import atomic_write
+from ..i18n import tr
 
 ENV_VAR = "GAN_LESSONS_DATA"
 REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -67,19 +68,21 @@ def parse_idx(data: bytes) -> np.ndarray:
     if data[:2] == b"\x1f\x8b":  # gzip magic: accept the .gz files as they are published
         data = _gunzip(data)
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _IDX_TYPES:
-        raise ValueError(f"not an IDX file: the magic number must be 00 00 <type> <ndim> with type one of "
-                         f"{sorted(hex(t) for t in _IDX_TYPES)}, got {data[:4].hex(' ') or 'nothing'}; "
-                         "is this the right file, and was it fully downloaded?")
+        raise ValueError(tr("not an IDX file: the magic number must be 00 00 <type> <ndim> with type one of {types}, "
+                            "got {got}; is this the right file, and was it fully downloaded?",
+                            types=sorted(hex(t) for t in _IDX_TYPES), got=data[:4].hex(" ") or tr("nothing")))
     dtype, ndim = np.dtype(_IDX_TYPES[data[2]]), data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"IDX header is truncated: {ndim} dimensions need {header} bytes, the data has "
-                         f"{len(data)}; the file is incomplete, delete it and fetch it again")
+        raise ValueError(tr("IDX header is truncated: {ndim} dimensions need {header} bytes, the data has {size}; "
+                            "the file is incomplete, delete it and fetch it again", ndim=ndim, header=header,
+                            size=len(data)))
     shape = tuple(int(s) for s in np.frombuffer(data, ">i4", count=ndim, offset=4))
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
-        raise ValueError(f"IDX size mismatch: the header says shape {shape} ({expected} bytes of data), "
-                         f"the file holds {len(data) - header}; it is truncated or corrupted, fetch it again")
+        raise ValueError(tr("IDX size mismatch: the header says shape {shape} ({expected} bytes of data), the file "
+                            "holds {size}; it is truncated or corrupted, fetch it again", shape=shape,
+                            expected=expected, size=len(data) - header))
     # astype copies into native byte order: a writable array that torch.from_numpy accepts without warning
     return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
@@ -89,7 +92,8 @@ def _gunzip(data: bytes) -> bytes:
     try:
         return gzip.decompress(data)
     except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a cut-off stream is an EOFError
-        raise ValueError(f"damaged gzip data ({exc}); the file is truncated or corrupted, fetch it again") from exc
+        raise ValueError(tr("damaged gzip data ({error}); the file is truncated or corrupted, fetch it again",
+                            error=exc)) from exc
 
 
 def md5sum(path: str | os.PathLike) -> str:
@@ -107,16 +111,18 @@ def verify(path: str | os.PathLike, expected: str | None = None) -> Path:
     expected = expected or _expected_md5(path.name)
     actual = md5sum(path)
     if actual != expected:
-        raise ChecksumError(f"{path} is damaged: its MD5 is {actual}, expected {expected}. Delete it and run "
-                            f"again to download it, or copy an intact copy from a machine that has one (or from "
-                            f"{MIRRORS[0]}{path.name}) into {path.parent}")
+        raise ChecksumError(tr("{path} is damaged: its MD5 is {actual}, expected {expected}. Delete it and run again "
+                               "to download it, or copy an intact copy from a machine that has one (or from {url}) "
+                               "into {folder}", path=path, actual=actual, expected=expected,
+                               url=f"{MIRRORS[0]}{path.name}", folder=path.parent))
     return path
 
 
 def _expected_md5(name: str) -> str:
     """The published MD5 of an MNIST file name; a ValueError listing the names for any other file."""
     if name not in MNIST_FILES:
-        raise ValueError(f"{name!r} is not an MNIST file; known files: {', '.join(MNIST_FILES)}")
+        raise ValueError(tr("{name} is not an MNIST file; known files: {known}", name=repr(name),
+                            known=", ".join(MNIST_FILES)))
     return MNIST_FILES[name]
 
 
@@ -162,9 +168,10 @@ def download(name: str, dest_dir: str | os.PathLike, mirrors: Sequence[str] = MI
             return _fetch(url, dest_dir / name, expected, timeout)
         except (OSError, ValueError, HTTPException) as exc:  # URLError and timeouts are OSErrors
             errors.append(f"  {url}: {exc}")
-    raise MNISTNotFoundError(f"could not download {name}: every mirror failed:\n" + "\n".join(errors) +
-                             f"\nFetch it on a machine with internet and copy it into {dest_dir}, "
-                             f"or set {ENV_VAR}=/path/to/folder that holds it.")
+    raise MNISTNotFoundError(tr("could not download {name}: every mirror failed:", name=name) + "\n" +
+                             "\n".join(errors) + "\n" +
+                             tr("Fetch it on a machine with internet and copy it into {folder}, or set "
+                                "{variable}=/path/to/folder that holds it.", folder=dest_dir, variable=ENV_VAR))
 
 
 def _writable_dir(folder: Path) -> Path:
@@ -173,8 +180,9 @@ def _writable_dir(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as exc:
-        raise DataDirError(f"cannot save MNIST into {folder} ({exc.strerror or exc}); choose a writable "
-                           f"folder with {ENV_VAR}=/path/to/folder or pass root=") from exc
+        raise DataDirError(tr("cannot save MNIST into {folder} ({why}); choose a writable folder with "
+                              "{variable}=/path/to/folder or pass root=", folder=folder, why=exc.strerror or exc,
+                              variable=ENV_VAR)) from exc
     return folder
 
 
@@ -184,7 +192,8 @@ def _fetch(url: str, final: Path, expected: str, timeout: float) -> Path:
     with atomic_write(final) as part, _open_url(url, timeout) as response:
         actual = _copy_hashing(response, part)
         if actual != expected:
-            raise ChecksumError(f"served data with MD5 {actual}, expected {expected} (corrupted or not MNIST)")
+            raise ChecksumError(tr("served data with MD5 {actual}, expected {expected} (corrupted or not MNIST)",
+                                   actual=actual, expected=expected))
     return final
 
 
@@ -200,7 +209,8 @@ def _copy_hashing(src: BinaryIO, dst: BinaryIO) -> str:
 def _split_files(split: str) -> tuple[str, str]:
     """The (images, labels) file names of a split; a ValueError naming the allowed splits otherwise."""
     if split not in SPLITS:
-        raise ValueError(f"split={split!r} is not known; allowed values: {', '.join(SPLITS)}")
+        raise ValueError(tr("{name}={value} is not known; allowed values: {allowed}", name="split", value=repr(split),
+                            allowed=", ".join(SPLITS)))
     return SPLITS[split]
 
 
@@ -221,12 +231,14 @@ def _locate(names: Sequence[str], root, allow_download: bool) -> list[Path]:
 
 def _not_found_message(missing: list[str], root, failures: list[str]) -> str:
     """Say which files are needed, where they were looked for, and how to provide them."""
-    folders = "\n".join(f"  {d}  (or {d / 'mnist'})" for d in search_dirs(root))
+    folders = "\n".join("  " + tr("{folder}  (or {inside})", folder=d, inside=d / "mnist") for d in search_dirs(root))
     urls = "\n".join(f"  {m}{name}" for name in missing for m in MIRRORS[:2])
-    tried = "\nDownload attempts:\n" + "\n".join(failures) if failures else ""
-    return (f"MNIST files missing: {', '.join(missing)}.\nSearched these folders:\n{folders}\n"
-            f"To fix: put the files into one of these folders, or set {ENV_VAR}=/path/to/folder, or pass "
-            f"root=/path/to/folder. On a machine with internet you can fetch them from:\n{urls}{tried}")
+    tried = "\n" + tr("Download attempts:") + "\n" + "\n".join(failures) if failures else ""
+    return (tr("MNIST files missing: {missing}.", missing=", ".join(missing)) + "\n" +
+            tr("Searched these folders:") + f"\n{folders}\n" +
+            tr("To fix: put the files into one of these folders, or set {variable}=/path/to/folder, or pass "
+               "root=/path/to/folder. On a machine with internet you can fetch them from:", variable=ENV_VAR) +
+            f"\n{urls}{tried}")
 
 
 def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
@@ -236,8 +248,9 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
     images = parse_idx(verify(image_path).read_bytes())
     labels = parse_idx(verify(label_path).read_bytes())
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{image_path} and {label_path} do not match: images {images.shape}, labels "
-                         f"{labels.shape}; they should be N x 28 x 28 and N")
+        raise ValueError(tr("{images} and {labels} do not match: images {image_shape}, labels {label_shape}; they "
+                            "should be N x 28 x 28 and N", images=image_path, labels=label_path,
+                            image_shape=images.shape, label_shape=labels.shape))
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 

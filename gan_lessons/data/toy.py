@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from ..config import TARGET_NAMES, check_choice
+from ..i18n import tr
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class Target2D:
     def sample(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor:
         """n points, shape (n, 2): pick a mode uniformly, add N(0, sigma^2 I)."""
         if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n={n!r} is not allowed; it must be a positive integer")
+            raise ValueError(tr("{name}={value} is not allowed; it must be a positive integer", name="n",
+                                value=repr(n)))
         k = torch.randint(len(self.centres), (n,), generator=generator)
         x = torch.randn(n, 2, generator=generator).mul_(self.sigma).add_(self.centres[k])  # c_k + sigma * noise
         return x if device is None else x.to(device)
@@ -91,9 +93,9 @@ class Mixture1D:
 
     def __post_init__(self) -> None:
         if not (len(self.means) == len(self.stds) == len(self.weights) >= 1):
-            raise ValueError("means, stds and weights must have the same, non-zero length")
+            raise ValueError(tr("means, stds and weights must have the same, non-zero length"))
         if min(self.stds) <= 0 or min(self.weights) < 0 or abs(sum(self.weights) - 1) > 1e-6:
-            raise ValueError("stds must be > 0 and weights must be >= 0 and sum to 1")
+            raise ValueError(tr("stds must be > 0 and weights must be >= 0 and sum to 1"))
 
     def pdf(self, x: Tensor) -> Tensor:
         """p(x) = sum_k w_k N(x; mu_k, s_k^2)."""
