@@ -25,6 +25,11 @@ class Preset:
     config: TrainConfig  # the whole configuration the lab restarts from, not only the controls
     watch: str  # what to look at in the panes
 
+    @property
+    def told(self) -> str:
+        """The story in the language in use (`story` itself stays English: the benchmark's report quotes it)."""
+        return tr(self.story)
+
 
 # Lesson 07's plain GAN (non-saturating loss, no regularizer, 2-128-128-2 MLPs, batch 256, Adam 1e-3, betas (0.5,
 # 0.999)): the one that collapses, and the one every fix of lesson 08 starts from (comparison.BASE). The unused

@@ -135,3 +135,13 @@ def test_in_english_every_word_of_the_lab_is_as_it_was(labs):
     assert not CHINESE.search(lab.status.value + lab.coverage.value + " ".join(titles(lab) + legends(lab)))
     assert coverage_text({}, 8) == "modes covered: not measured yet"
     assert manifold_title(3) == "G's manifold: the z-plane's grid mapped by G\n(slice z3 = 0)"
+
+
+def test_a_presets_story_is_told_in_the_language_in_use_and_kept_in_english(language):
+    from gan_lessons.lab_presets import PRESETS
+
+    preset = PRESETS["mode collapse"]
+    language("zh")
+    assert re.search(r"[\u3400-\u9fff]", preset.told) and preset.story.startswith("Lesson 07's plain GAN")
+    language("en")
+    assert preset.told == preset.story
