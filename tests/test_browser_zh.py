@@ -8,6 +8,7 @@ with Chinese buttons and status, still training when played. Screenshots go to t
 from __future__ import annotations
 
 import ast
+import json
 import re
 
 import pytest
@@ -24,8 +25,6 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 def chinese_title_cell(notebook) -> int:
     """The index of the first code cell that gives a figure a Chinese title (set_title / suptitle / title=)."""
-    import json
-
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     for i, cell in enumerate(cells):
         if cell["cell_type"] != "code":

@@ -85,7 +85,6 @@ def test_the_catalogs_hold_no_message_the_library_no_longer_says():
 
 def test_tr_speaks_chinese_after_set_language(chinese):
     some = next(iter(i18n.catalog("zh")))
-    assert i18n.tr(some, **{name: 1 for name in fields(some)}) != some or not fields(some)
     assert re.search(r"[\u3400-\u9fff]", i18n.tr(some, **{name: 1 for name in fields(some)}))
 
 
