@@ -106,8 +106,9 @@ def compare(args: argparse.Namespace) -> list[dict]:
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
     schedule = {"lr_decay": args.lr_decay} if args.lr_decay else {}
     check_choice("base", args.base, tuple(BASES))
+    cache = check_writable("cache", args.cache, "file") if args.cache else None
     rows = compare_fixes(args.target, args.steps, args.seeds, fixes, progress, args.jobs, args.settings,
-                         BASES[args.base], **schedule)
+                         BASES[args.base], cache, **schedule)
     decay = (tr(", learning rates decayed over the last {fraction:g} of the run", fraction=args.lr_decay)
              if args.lr_decay else "")
     print(tr("{target}, {steps} steps, base {base}, {settings} settings{decay}, mean ± std over seeds 0..{last}",
@@ -190,6 +191,9 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--lr-decay", type=float, default=0.0,
                    help=tr("for every fix: both learning rates fall linearly to 0 over this last fraction of the "
                            "run"))
+    c.add_argument("--cache", default=None,
+                   help=tr("keep every finished run in this file (one JSON line each) and skip the runs already "
+                           "there, so that a stopped comparison goes on where it stopped"))
     c.add_argument("--fixes", default="",
                    help=tr("comma-separated subset of: {fixes} (default: all)", fixes=", ".join(FIX_NAMES)))
 

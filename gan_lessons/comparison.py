@@ -17,7 +17,7 @@ import math
 import multiprocessing
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
 
@@ -123,12 +123,52 @@ def _train_and_evaluate_alone(cfg: TrainConfig, steps: int) -> dict:
     return train_and_evaluate(cfg, steps)
 
 
-def run_all(jobs_list: list[tuple[TrainConfig, int]], jobs: int) -> list[dict]:
-    """train_and_evaluate for each (config, steps), `jobs` at a time in worker processes (serially when jobs = 1)."""
+def run_key(cfg: TrainConfig, steps: int) -> str:
+    """What identifies a run: every field of its config and its steps (runs are seeded, so this fixes the result)."""
+    return json.dumps({**vars(cfg), "steps": steps}, sort_keys=True, default=str)
+
+
+def read_cache(cache: Path | None) -> dict[str, dict]:
+    """The runs kept in `cache` (one JSON line per run: {"key": run_key, "run": result}); a cut-off last line is
+    ignored, as the run it held is simply trained again."""
+    if cache is None or not Path(cache).is_file():
+        return {}
+    runs = {}
+    for line in Path(cache).read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        runs[entry["key"]] = entry["run"]
+    return runs
+
+
+def run_all(jobs_list: list[tuple[TrainConfig, int]], jobs: int, cache: Path | None = None) -> list[dict]:
+    """train_and_evaluate for each (config, steps), `jobs` at a time in worker processes (serially when jobs = 1).
+
+    With a `cache` file, each run is appended to it as soon as it ends and a run already there is not trained again,
+    so a long comparison that is stopped goes on where it stopped."""
+    keys = [run_key(cfg, steps) for cfg, steps in jobs_list]
+    known = read_cache(cache)
+    todo = {key: job for key, job in zip(keys, jobs_list) if key not in known}
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+
+    def keep(key: str, run: dict) -> None:
+        known[key] = run
+        if cache is not None:
+            with open(cache, "a") as f:
+                f.write(json.dumps({"key": key, "run": run}) + "\n")
+
     if jobs == 1:
-        return [train_and_evaluate(cfg, steps) for cfg, steps in jobs_list]
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_train_and_evaluate_alone, *zip(*jobs_list)))
+        for key, (cfg, steps) in todo.items():
+            keep(key, train_and_evaluate(cfg, steps))
+    elif todo:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_train_and_evaluate_alone, *job): key for key, job in todo.items()}
+            for future in as_completed(futures):
+                keep(futures[future], future.result())
+    return [known[key] for key in keys]
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -144,7 +184,7 @@ def score(run: dict) -> tuple:
 
 def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NAMES,
             progress: Callable[[str], None] | None = None, jobs: int = 1, settings: str = "paper",
-            base: TrainConfig = BASE, **changes) -> list[dict]:
+            base: TrainConfig = BASE, cache: Path | None = None, **changes) -> list[dict]:
     """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std, the settings
     used (`config`: the changes to BASE) and seed 0's samples.
 
@@ -152,7 +192,8 @@ def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NA
     settings="search": each fix's 8 `search_configs` on
     seed 0, then the best of them (by `score`) on every seed; the row adds the median over the 8 (`search_median_*`).
     `changes` apply on top of every configuration (e.g. lr_decay=0.5, the same schedule for every fix).
-    Runs are seeded, so the numbers do not depend on `jobs` (their seconds do: each run has one core).
+    Runs are seeded, so the numbers do not depend on `jobs` (their seconds do: each run has one core). `cache`: a
+    file that keeps every finished run (see `run_all`), so that a stopped comparison resumes.
     """
     check_int("steps", steps, 1, MAX_STEPS)
     check_int("seeds", seeds, 1, 100)
@@ -165,12 +206,12 @@ def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NA
         tried, best, first = {}, {}, 0
     else:
         candidates = {fix: search_configs(fix, target, steps, base=base, **changes) for fix in fixes}
-        results = run_all([(cfg, steps) for fix in fixes for cfg in candidates[fix]], jobs)
+        results = run_all([(cfg, steps) for fix in fixes for cfg in candidates[fix]], jobs, cache)
         tried = {fix: results[8 * i:8 * i + 8] for i, fix in enumerate(fixes)}
         best = {fix: max(range(8), key=lambda k: score(tried[fix][k])) for fix in fixes}
         chosen, first = {fix: candidates[fix][best[fix]] for fix in fixes}, 1  # seed 0 ran in the search
     pending = [(fix, seed) for fix in fixes for seed in range(first, seeds)]
-    done = dict(zip(pending, run_all([(replace(chosen[fix], seed=seed), steps) for fix, seed in pending], jobs)))
+    done = dict(zip(pending, run_all([(replace(chosen[fix], seed=seed), steps) for fix, seed in pending], jobs, cache)))
     rows = []
     for fix in fixes:
         if fix in best:

@@ -49,6 +49,23 @@ def test_compare_in_parallel_gives_the_same_rows_as_one_run_after_another():
     assert [row["fix"] for row in parallel] == list(fixes)
 
 
+def test_a_stopped_comparison_resumes_from_its_cache_without_training_again(tmp_path, monkeypatch):
+    cache = tmp_path / "runs" / "ring.jsonl"
+    first = comparison.compare("ring8", 5, 2, ("vanilla", "ema"), cache=cache)
+    lines = cache.read_text().splitlines()
+    assert len(lines) == 4  # 2 fixes x 2 seeds, one line per finished run
+    cache.write_text("\n".join(lines[:3]) + "\n" + lines[3][:40])  # stopped while writing the last run
+    trained = []
+    real = comparison.train_and_evaluate
+    monkeypatch.setattr(comparison, "train_and_evaluate", lambda cfg, steps: trained.append(cfg) or real(cfg, steps))
+    again = comparison.compare("ring8", 5, 2, ("vanilla", "ema"), cache=cache)
+    drop_seconds = lambda rows: [{k: v for k, v in row.items() if "seconds" not in k} for row in rows]
+    assert drop_seconds(again) == drop_seconds(first)
+    assert [(cfg.ema, cfg.seed) for cfg in trained] == [(0.999, 1)]  # only the run whose line was cut off
+    other_steps = comparison.compare("ring8", 6, 1, ("vanilla",), cache=cache)  # steps are part of a run's key
+    assert len(trained) == 2 and other_steps[0]["fix"] == "vanilla"
+
+
 @pytest.mark.parametrize("argv, name", [
     (["--target", "spiral"], "target='spiral'"), (["--steps", "0"], "steps=0"), (["--seeds", "0"], "seeds=0"),
     (["--fixes", "vanilla,dropout"], "fixes='dropout'"), (["--steps", "abc"], "--steps"),
