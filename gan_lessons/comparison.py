@@ -260,12 +260,18 @@ TABLE_NAMES = {"paper": "--settings paper", "search": "--settings search",
                "paper_decay": "--settings paper --lr-decay 0.5"}  # the kept tables and the options that made them
 
 
-def load_table(target: str, table: str, folder: Path = TABLES) -> list[dict]:
-    """The rows that `python -m gan_lessons compare --target T --seeds 3 OPTIONS` wrote into folder/T_table.json,
-    OPTIONS as TABLE_NAMES says (a reverse KL that does not exist is None there)."""
+TABLE_STEPS = {"ring8": 4000, "grid25": 6000}  # the generator steps of every run in the kept tables
+
+
+def load_table(target: str, table: str, base: str = "lesson07", folder: Path = TABLES) -> list[dict]:
+    """The rows that `python -m gan_lessons compare --target T --seeds 3 --base B OPTIONS` wrote into
+    folder/T_table.json (base lesson07) or folder/B/T_table.json, OPTIONS as TABLE_NAMES says (a reverse KL that does
+    not exist is None there)."""
     check_choice("table", table, tuple(TABLE_NAMES))
-    path = Path(folder) / f"{target}_{table}.json"
+    check_choice("base", base, tuple(BASES))
+    path = Path(folder) / ("" if base == "lesson07" else base) / f"{target}_{table}.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; make it with: python -m gan_lessons compare --target {target} "
-                                f"--seeds 3 {TABLE_NAMES[table]} --jobs 2 --json {path}")
+                                f"--steps {TABLE_STEPS.get(target, 4000)} --seeds 3 --base {base} "
+                                f"{TABLE_NAMES[table]} --jobs 2 --json {path}")
     return json.loads(path.read_text())

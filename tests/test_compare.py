@@ -154,3 +154,14 @@ def test_the_search_picks_the_best_of_its_configurations_and_reports_the_median(
     assert len(tried) == 8 and row["search_median_modes"] == statistics.median(t["modes"] for t in tried)
     best = max(tried, key=lambda t: (t["modes"], t["hq"], -(t["rkl"] if t["rkl"] is not None else math.inf)))
     assert row["config"] == best["config"]
+
+
+def test_the_kept_tables_are_found_by_base_and_a_missing_one_names_the_command_that_makes_it(tmp_path):
+    for base in ("lesson07", "deeper"):
+        rows = comparison.load_table("grid25", "paper", base=base)
+        assert [row["fix"] for row in rows] == list(FIX_NAMES)
+    with pytest.raises(FileNotFoundError, match=r"compare --target ring8 --steps 4000 --seeds 3 --base deeper "
+                                                r"--settings search --jobs 2 --json .*deeper/ring8_search.json"):
+        comparison.load_table("ring8", "search", base="deeper", folder=tmp_path)
+    with pytest.raises(ValueError, match="base='wider' is not known; allowed values: lesson07, deeper"):
+        comparison.load_table("ring8", "paper", base="wider")
