@@ -41,10 +41,11 @@ lab-zh:
 	$(MAKE) lab LAB_START=notebooks/zh/00_start_here.ipynb
 
 # Unit tests, every notebook under nbval in fast mode, and the live lab in a real browser (headless Chromium,
-# installed by scripts/ensure_browser.sh when missing); two workers, one notebook per worker.
+# installed by scripts/ensure_browser.sh when missing); two workers, one notebook per worker; the 30 slowest tests
+# are listed at the end.
 test: $(STAMP) $(OFFLINE)
 	bash scripts/ensure_browser.sh
-	$(PYTEST) -n 2 --dist loadfile --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests notebooks
+	$(PYTEST) -n 2 --dist loadfile --durations=30 --nbval-lax --nbval-current-env --nbval-cell-timeout=600 tests notebooks
 
 # The same notebooks in full mode on a CUDA GPU: fails when none is found. CI has no GPU and never runs it.
 test-gpu: $(STAMP)
