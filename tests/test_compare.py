@@ -143,8 +143,10 @@ def test_the_deeper_base_changes_only_the_networks_depth_the_batch_and_the_sched
 @pytest.mark.parametrize("fix", FIX_NAMES)
 def test_the_search_gives_every_fix_the_same_budget_around_its_paper_setting(fix):
     configs = search_configs(fix, "ring8", 4000)
-    assert len(configs) == 8 and len(set(configs)) == 8
-    assert fix_config(fix, "ring8", 4000) in configs
+    assert len(configs) == 8 and fix_config(fix, "ring8", 4000) in configs
+    # 8 different trainings: RMSProp ignores Adam's betas, so two configs that differ only there train alike
+    trained = {replace(c, beta1=0.0, beta2=0.0) if c.optimizer == "rmsprop" else c for c in configs}
+    assert len(trained) == 8
 
 
 def test_the_search_picks_the_best_of_its_configurations_and_reports_the_median():
