@@ -48,9 +48,10 @@ def paper_changes(fix: str, steps: int, base: TrainConfig = BASE) -> dict:
         "vanilla": {},  # Goodfellow et al. (2014); Adam beta1 = 0.5 as in DCGAN (Radford et al., 2016)
         # Arjovsky et al. (2017), Algorithm 1: RMSProp alpha = 5e-5, clip c = 0.01, n_critic = 5 (so does gan_toy.py)
         "wgan-clip": {"loss": "wgan", "optimizer": "rmsprop", "lr_d": 5e-5, "lr_g": 5e-5, "clip": 0.01, "d_steps": 5},
-        # Gulrajani et al. (2017), gan_toy.py: LAMBDA = .1 on toy data, CRITIC_ITERS = 5, Adam(1e-4, 0.5, 0.9)
+        # Gulrajani et al. (2017), gan_toy.py: LAMBDA = .1 on toy data, CRITIC_ITERS = 5, Adam(1e-4, 0.5, 0.9), and
+        # the data divided by its standard deviation ("dataset /= 2.828" for the grid, "/= 1.414" for a ring of radius 2)
         "wgan-gp": {"loss": "wgan", "regularizer": "gp", "reg_weight": 0.1, "d_steps": 5, "lr_d": 1e-4, "lr_g": 1e-4,
-                    "beta1": 0.5, "beta2": 0.9},
+                    "beta1": 0.5, "beta2": 0.9, "standardize": True},
         # Miyato et al. (2018): hinge loss, n_dis = 5, Adam alpha = 2e-4, beta1 = 0, beta2 = 0.9
         "spectral-norm": {"spectral_norm": True, "loss": "hinge", "d_steps": 5, "lr_d": 2e-4, "lr_g": 2e-4,
                           "beta1": 0.0, "beta2": 0.9},
@@ -118,7 +119,7 @@ def train_and_evaluate(cfg: TrainConfig, steps: int) -> dict:
     trainer.run(steps, callbacks, progress=False)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     sample = trainer.ema.sample(EVAL_SAMPLES) if trainer.ema is not None else trainer.sample(EVAL_SAMPLES)
-    shown = [[round(v, 3) for v in point] for point in sample[:SHOWN].tolist()]
+    shown = [[round(v, 3) for v in point] for point in (sample[:SHOWN] / target.unit).tolist()]  # the target's units
     return {**evaluate_2d(sample, target), "seconds": seconds, "cpu_seconds": cpu_seconds, "samples": shown}
 
 

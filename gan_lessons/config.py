@@ -139,6 +139,10 @@ class TrainConfig(GANConfig):
     device: str = setting("auto", later.tr("auto picks cuda, then mps, then cpu"), kind=RUN, choices=DEVICE_NAMES)
     lr_decay: float = setting(0.0, later.tr("last fraction of a run over which both learning rates fall linearly to 0 "
                                             "(a finishing polish); 0 = off"), kind=RUN, low=0.0, high=1.0)
+    standardize: bool = setting(False, later.tr("train on the target divided by its root-mean-square coordinate, as "
+                                                "Gulrajani et al.'s toy code does (the grid / 2.83, the ring x 1.41); "
+                                                "modes, % high quality and reverse KL do not depend on the scale"),
+                                kind=DATA)
 
 
 def check_choice(name: str, value: object, allowed: tuple) -> None:

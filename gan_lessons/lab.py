@@ -33,7 +33,7 @@ import torch
 
 from .checkpoints import CheckpointError, read_checkpoint
 from .config import TrainConfig, fast_mode, get_device, later, replace, seed_everything
-from .data.toy import make_target
+from .data.toy import target_for
 from .guard import DivergenceError
 from .i18n import get_language, tr
 from .lab_frames import (SETTINGS, Curves, Domain, Frame, Meter, check_setting, control_domains, guarded_update,
@@ -390,7 +390,7 @@ class GANLab:
         old, trainer = getattr(self.cfg, name), self._trainer
         self.cfg = replace(self.cfg, **{name: value})  # validated; reset() starts from these settings
         if name in ("target", "batch_size"):  # a new source of real batches; G and D train on
-            self.target = make_target(self.cfg.target)
+            self.target = target_for(self.cfg.target, self.cfg.standardize)
             trainer.replace_data(self.target.sampler(self.cfg.batch_size, self._device), **{name: value})
         elif name == "z_dim":  # a new G as make_2d_trainer builds it (the D built beside it is left unused)
             generator, _ = mlp_gan_2d(value, self.cfg.hidden, self.cfg.spectral_norm, self.cfg.pack, self.cfg.depth)

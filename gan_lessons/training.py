@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .checkpoints import restore_trainer, trainer_state, write_atomic
 from .config import (DATA, KNOB, MAX_STEPS, MODEL, GANConfig, TrainConfig, check_int, fields_of_kind, get_device,
                      kind_of, replace)
-from .data.toy import Target2D, make_target
+from .data.toy import Target2D, target_for
 from .fast_mlp import step_without_autograd
 from .fixes import EMA, DInput, weight_constraint
 from .guard import DivergenceError, Snapshot, diverged_message, finite_weights, likely_cause
@@ -387,7 +387,7 @@ def make_2d_trainer(cfg: TrainConfig, hand_written_backward: bool = False) -> tu
         raise ValueError(tr("n_classes={n_classes} is not allowed for a 2-D target, whose samples have no labels; "
                             "use n_classes=0", n_classes=cfg.n_classes))
     device = get_device(cfg.device)
-    target = make_target(cfg.target)
+    target = target_for(cfg.target, cfg.standardize)
     generator, discriminator = mlp_gan_2d(cfg.z_dim, cfg.hidden, cfg.spectral_norm, cfg.pack, cfg.depth)
     trainer = GANTrainer(generator.to(device), discriminator.to(device), target.sampler(cfg.batch_size, device), cfg,
                          hand_written_backward=hand_written_backward)

@@ -10,6 +10,9 @@ import torch
 from gan_lessons import cli, comparison
 from gan_lessons.comparison import BASE, DEEPER, FIX_NAMES, changes_from_base, fix_config, search_configs
 from gan_lessons.config import TrainConfig, replace
+from gan_lessons.data.toy import make_target
+from gan_lessons.metrics import evaluate_2d
+from gan_lessons.training import make_2d_trainer
 
 ROW_KEYS = {"fix", "config", "samples", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std",
             "seconds_std", "cpu_seconds", "cpu_seconds_std"}
@@ -119,7 +122,8 @@ def test_each_fix_at_its_paper_settings():
     wgan = paper["wgan-clip"]
     assert (wgan.optimizer, wgan.lr_d, wgan.clip, wgan.d_steps) == ("rmsprop", 5e-5, 0.01, 5)
     gp = paper["wgan-gp"]
-    assert (gp.reg_weight, gp.d_steps, gp.beta1, gp.beta2, gp.lr_d) == (0.1, 5, 0.5, 0.9, 1e-4)
+    assert (gp.reg_weight, gp.d_steps, gp.beta1, gp.beta2, gp.lr_d, gp.standardize) == (0.1, 5, 0.5, 0.9, 1e-4, True)
+    assert not any(cfg.standardize for fix, cfg in paper.items() if fix != "wgan-gp")  # only gan_toy.py does it
     sn = paper["spectral-norm"]
     assert (sn.spectral_norm, sn.loss, sn.d_steps, sn.lr_d, sn.beta1, sn.beta2) == (True, "hinge", 5, 2e-4, 0.0, 0.9)
     pac = paper["pacgan"]
@@ -167,3 +171,24 @@ def test_the_kept_tables_are_found_by_base_and_a_missing_one_names_the_command_t
         comparison.load_table("ring8", "search", base="deeper", folder=tmp_path)
     with pytest.raises(ValueError, match="base='wider' is not known; allowed values: lesson07, deeper"):
         comparison.load_table("ring8", "paper", base="wider")
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+def test_a_standardized_target_has_rms_1_and_the_same_modes_precision_and_reverse_kl(name):
+    target = make_target(name)
+    small = target.standardized()
+    assert small.rms == pytest.approx(1.0) and small.unit == pytest.approx(1 / target.rms)
+    assert target.rms == pytest.approx({"ring8": 0.7072, "grid25": 2.8289}[name], abs=1e-4)  # gan_toy.py: 1.414 / 2, 2.828
+    x = target.sample(2500, generator=torch.Generator().manual_seed(0)) * 1.05  # 5% too wide: some samples miss
+    big, scaled = evaluate_2d(x, target), evaluate_2d(x * small.unit, small)
+    assert big["modes"] == scaled["modes"] and 0 < big["hq"] < 100
+    assert scaled["hq"] == pytest.approx(big["hq"], abs=0.1) and scaled["rkl"] == pytest.approx(big["rkl"], abs=1e-3)
+
+
+def test_standardize_trains_on_the_scaled_target_and_the_tables_keep_samples_in_the_targets_units():
+    cfg = replace(fix_config("vanilla", "ring8", 400, base=DEEPER), standardize=True)
+    trainer, target = make_2d_trainer(cfg)
+    assert target.rms == pytest.approx(1.0) and trainer.sample_real().pow(2).mean().sqrt().item() == pytest.approx(1, abs=0.1)
+    run = comparison.train_and_evaluate(cfg, 400)
+    radius = torch.tensor(run["samples"]).norm(dim=1).median().item()
+    assert abs(radius - 1) < 0.1  # the ring's radius, not the 1.41 at which G draws it

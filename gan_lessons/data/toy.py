@@ -23,6 +23,7 @@ class Target2D:
     name: str
     centres: Tensor  # (K, 2) mode centres
     sigma: float  # standard deviation of every mode
+    unit: float = 1.0  # this target is the named one times `unit` (standardized(): 1 / its rms coordinate)
 
     def sample(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor:
         """n points, shape (n, 2): pick a mode uniformly, add N(0, sigma^2 I)."""
@@ -36,6 +37,18 @@ class Target2D:
     def sampler(self, batch_size: int, device=None) -> Callable[[], Tensor]:
         """A trainer's source of real batches: each call returns `batch_size` fresh samples on `device`."""
         return lambda: self.sample(batch_size, device=device)
+
+    @property
+    def rms(self) -> float:
+        """Root mean square of one coordinate of a sample, sqrt(mean c^2 + sigma^2): the standard deviation of a
+        target centred on 0, as the ring and the grid are (0.71 and 2.83)."""
+        return math.sqrt(self.centres.pow(2).mean().item() + self.sigma ** 2)
+
+    def standardized(self) -> Target2D:
+        """The same mixture divided by its rms coordinate, as Gulrajani et al.'s gan_toy.py feeds its critic (the grid
+        / 2.828, the ring of radius 2 / 1.414): modes, % high quality and reverse KL do not change with the scale."""
+        factor = 1.0 / self.rms
+        return Target2D(self.name, self.centres * factor, self.sigma * factor, self.unit * factor)
 
     @property
     def extent(self) -> float:
@@ -81,6 +94,12 @@ def make_target(name: str) -> Target2D:
     if name == "spiral":
         return Target2D("spiral", spiral_centres(), 0.04)
     return Target2D("moons", moons_centres(), 0.05)
+
+
+def target_for(name: str, standardize: bool = False) -> Target2D:
+    """make_target(name), standardized() when asked: the target a run with TrainConfig.standardize trains on."""
+    target = make_target(name)
+    return target.standardized() if standardize else target
 
 
 @dataclass(frozen=True)
