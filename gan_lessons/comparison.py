@@ -130,8 +130,11 @@ def _train_and_evaluate_alone(cfg: TrainConfig, steps: int) -> dict:
 
 
 def run_key(cfg: TrainConfig, steps: int) -> str:
-    """What identifies a run: every field of its config and its steps (runs are seeded, so this fixes the result)."""
-    return json.dumps({**vars(cfg), "steps": steps}, sort_keys=True, default=str)
+    """What identifies a run: the fields of its config that differ from TrainConfig's defaults, and its steps (runs
+    are seeded, so this fixes the result; a setting added later, at its default, leaves the kept runs' keys alone)."""
+    default = TrainConfig()
+    changed = {name: value for name, value in vars(cfg).items() if value != getattr(default, name)}
+    return json.dumps({**changed, "steps": steps}, sort_keys=True, default=str)
 
 
 def read_cache(cache: Path | None) -> dict[str, dict]:

@@ -67,6 +67,9 @@ def test_a_stopped_comparison_resumes_from_its_cache_without_training_again(tmp_
     assert [(cfg.ema, cfg.seed) for cfg in trained] == [(0.999, 1)]  # only the run whose line was cut off
     other_steps = comparison.compare("ring8", 6, 1, ("vanilla",), cache=cache)  # steps are part of a run's key
     assert len(trained) == 2 and other_steps[0]["fix"] == "vanilla"
+    key = json.loads(comparison.run_key(fix_config("ema", "ring8", 5), 5))
+    assert key == {"device": "cpu", "ema": 0.999, "reg_weight": 0.0, "regularizer": "none", "steps": 5}  # no defaults,
+    # so that a setting added later, at its default, leaves the keys of the kept runs as they were
 
 
 @pytest.mark.parametrize("argv, name", [
