@@ -4,7 +4,7 @@ same small tuning budget (Lucic et al., 2018, "Are GANs Created Equal?"), measur
 - `BASE` is lesson 07's plain GAN, the one that collapses: a fix is what it changes in BASE.
 - `paper_changes(fix)`: the settings of the fix's paper or of its authors' code, with the source beside each number.
   The networks (2-128-128-2 MLPs), the batch of real samples D sees and the step budget are the same for all.
-- `search_configs(fix)`: 8 configurations around the paper setting (learning rate x momentum x the fix's own strength),
+- `search_configs(fix)`: 8 configurations around the paper setting (learning rate, momentum, the fix's own strength),
   the same number for every fix; `compare(..., settings="search")` runs them on seed 0, then the best on every seed.
 `python -m gan_lessons compare --settings paper|search` prints a table and writes it as JSON; lesson 08 reads the
 tables kept in benchmarks/compare/.
@@ -92,20 +92,22 @@ def fix_config(fix: str, target: str, steps: int, seed: int = 0, device: str = "
 
 def search_configs(fix: str, target: str, steps: int, seed: int = 0, base: TrainConfig = BASE,
                    **changes) -> list[TrainConfig]:
-    """The equal tuning budget: learning rates x1 and x5 (both players), the optimizer's momentum the paper's and the
-    other usual one, and the fix's strength the paper's and one alternative: 8 configs, 8 different trainings.
+    """The equal tuning budget, 8 different trainings around the paper setting: both learning rates x0.1, x1 and x10
+    (a decade each way), each with the fix's strength the paper's and one alternative (STRENGTH); and, at the paper's
+    learning rates, the optimizer's other usual momentum with both strengths.
 
-    The momentum: Adam's beta1 the paper's and 0.5, or 0 when the paper's is 0.5 or more. RMSProp has no beta1, so a
-    fix published with RMSProp tries Adam with beta = (0.5, 0.999) instead, at the same learning rates."""
+    The momentum: Adam's beta1 0.5, or 0 when the paper's is 0.5 or more. RMSProp has no beta1, so a fix published
+    with RMSProp tries Adam with beta = (0.5, 0.999) instead, at the same learning rates."""
     paper = fix_config(fix, target, steps, seed, base=base, **changes)
     field, other = STRENGTH[fix]
-    alternative = {field: other, **({"batch_size": other * base.batch_size} if field == "pack" else {})}
+    strengths = ({}, {field: other, **({"batch_size": other * base.batch_size} if field == "pack" else {})})
     if paper.optimizer == "rmsprop":
-        momentum = ({}, {"optimizer": "adam", "beta1": 0.5, "beta2": 0.999})
+        momentum = {"optimizer": "adam", "beta1": 0.5, "beta2": 0.999}
     else:
-        momentum = ({}, {"beta1": 0.0 if paper.beta1 >= 0.5 else 0.5})
-    return [replace(paper, lr_d=min(1.0, paper.lr_d * scale), lr_g=min(1.0, paper.lr_g * scale), **beta, **strength)
-            for scale, beta, strength in itertools.product((1.0, 5.0), momentum, ({}, alternative))]
+        momentum = {"beta1": 0.0 if paper.beta1 >= 0.5 else 0.5}
+    rates = [replace(paper, lr_d=min(1.0, paper.lr_d * scale), lr_g=min(1.0, paper.lr_g * scale), **strength)
+             for scale, strength in itertools.product((1.0, 0.1, 10.0), strengths)]
+    return rates + [replace(paper, **momentum, **strength) for strength in strengths]
 
 
 def train_and_evaluate(cfg: TrainConfig, steps: int) -> dict:

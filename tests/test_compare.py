@@ -154,6 +154,8 @@ def test_the_search_gives_every_fix_the_same_budget_around_its_paper_setting(fix
     # 8 different trainings: RMSProp ignores Adam's betas, so two configs that differ only there train alike
     trained = {replace(c, beta1=0.0, beta2=0.0) if c.optimizer == "rmsprop" else c for c in configs}
     assert len(trained) == 8
+    paper = configs[0]
+    assert sorted({round(c.lr_g / paper.lr_g, 6) for c in configs}) == [0.1, 1.0, 10.0]  # a decade each way
 
 
 def test_the_search_picks_the_best_of_its_configurations_and_reports_the_median():
