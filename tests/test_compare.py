@@ -95,8 +95,8 @@ def as_argv(cfg):
     argv = []
     for field in (f.name for f in dataclasses.fields(cfg)):
         value = getattr(cfg, field)
-        if field == "spectral_norm":
-            argv += ["--spectral-norm"] if value else []
+        if isinstance(value, bool):  # a flag: --spectral-norm, --standardize
+            argv += ["--" + field.replace("_", "-")] if value else []
         else:
             argv += ["--" + field.replace("_", "-"), str(value)]
     return argv
