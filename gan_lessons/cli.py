@@ -138,7 +138,7 @@ def to_json(metrics: dict) -> str:
     return json.dumps(finite(metrics), indent=2, allow_nan=False) + "\n"
 
 
-COMPARE_STEPS = {"ring8": 4000, "grid25": 8000}  # compare's default steps: what the best fix needs (lesson 08)
+COMPARE_STEPS = {"ring8": 4000, "grid25": 6000}  # compare's default steps: those of lesson 08's tables (comparison.TABLE_STEPS)
 
 
 def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
@@ -185,9 +185,10 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--settings", default="paper", choices=("paper", "search"),
                    help=tr("paper: each fix at its published settings; search: the best of 8 configurations around "
                            "them on seed 0 (the same budget for every fix), then on every seed"))
-    c.add_argument("--base", default="lesson07", choices=("lesson07", "deeper"),
-                   help=tr("the GAN every fix changes: lesson07 (lesson 07's plain GAN) or deeper (the same with 3 "
-                           "hidden layers, batch 128 and both learning rates decayed over the second half)"))
+    c.add_argument("--base", default="deeper", choices=("lesson07", "deeper"),
+                   help=tr("the GAN every fix changes: deeper (the default, lesson 08's base: lesson 07's plain GAN with "
+                           "3 hidden layers, batch 128 and both learning rates decayed over the second half) or "
+                           "lesson07 (lesson 07's plain GAN)"))
     c.add_argument("--lr-decay", type=float, default=0.0,
                    help=tr("for every fix: both learning rates fall linearly to 0 over this last fraction of the "
                            "run"))

@@ -35,7 +35,7 @@ def test_compare_help_is_chinese_with_gan_lessons_lang_zh():
     assert done.returncode == 0, done.stderr
     help_text = done.stdout
     assert help_text.startswith("用法：python -m gan_lessons compare")
-    assert "显示本帮助信息并退出" in help_text and "每次运行的训练步数（默认：ring8 4000, grid25 8000）" in help_text
+    assert "显示本帮助信息并退出" in help_text and "每次运行的训练步数（默认：ring8 4000, grid25 6000）" in help_text
     assert "--settings {paper,search}" in help_text and "paper：每种方法使用其论文设置" in help_text
     assert "--debug：命令失败时同时打印调用栈" in help_text
     assert "show this help message" not in help_text and "training steps per run" not in help_text

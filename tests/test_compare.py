@@ -197,3 +197,10 @@ def test_standardize_trains_on_the_scaled_target_and_the_tables_keep_samples_in_
     run = comparison.train_and_evaluate(cfg, 400)
     radius = torch.tensor(run["samples"]).norm(dim=1).median().item()
     assert abs(radius - 1) < 0.1  # the ring's radius, not the 1.41 at which G draws it
+
+
+def test_compare_by_default_makes_lesson_08s_tables():
+    """`compare --target T --seeds 3 --settings S` alone: the deeper base and the steps of the kept tables."""
+    assert cli.COMPARE_STEPS == comparison.TABLE_STEPS
+    args = cli.build_parser().parse_args(["compare"])
+    assert args.base == "deeper" and comparison.BASES[args.base] == DEEPER
