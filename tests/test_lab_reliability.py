@@ -150,9 +150,7 @@ def live_figures() -> int:
 
 
 def test_10000_steps_with_redraws_grow_memory_by_less_than_25_mb_and_make_no_figures():
-    # redraws at the default rate, as in a lesson (the frames cost the time here); small networks, as memory does not
-    # grow with their size
-    lab = GANLab(TrainConfig(device="cpu", hidden=32, batch_size=64))
+    lab = GANLab(TrainConfig(device="cpu"))  # the lab's own networks, redrawing at the default rate, as in a lesson
     lab.run(1000)  # warm-up: first frames, caches, Adam's state
     process, figures, pyplot = psutil.Process(), live_figures(), plt.get_fignums()
     rss, frames = process.memory_info().rss, lab.frames_drawn
@@ -160,7 +158,7 @@ def test_10000_steps_with_redraws_grow_memory_by_less_than_25_mb_and_make_no_fig
     gc.collect()
     growth_mb = (process.memory_info().rss - rss) / 2**20
     print(f"10,000 lab steps, {lab.frames_drawn - frames} frames: resident memory grew {growth_mb:.1f} MB")
-    assert lab.trainer.step_count == 11_000 and lab.frames_drawn - frames >= 10
+    assert lab.trainer.step_count == 11_000 and lab.frames_drawn - frames >= 20
     assert growth_mb < 25, f"resident memory grew {growth_mb:.1f} MB over 10,000 steps"
     assert live_figures() == figures and plt.get_fignums() == pyplot
     lab.close()
