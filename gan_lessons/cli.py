@@ -138,9 +138,6 @@ def to_json(metrics: dict) -> str:
     return json.dumps(finite(metrics), indent=2, allow_nan=False) + "\n"
 
 
-COMPARE_STEPS = {"ring8": 4000, "grid25": 6000}  # compare's default steps: those of lesson 08's tables (comparison.TABLE_STEPS)
-
-
 def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
     """doctor takes no arguments."""
 
@@ -172,12 +169,12 @@ def add_field_option(parser: argparse.ArgumentParser, field: dataclasses.Field) 
 
 def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     """compare's options: target, steps, seeds, JSON output, verbosity, jobs, a subset of fixes."""
-    from .comparison import FIX_NAMES
+    from .comparison import FIX_NAMES, TABLE_STEPS
 
     c.add_argument("--target", default="ring8", help=tr("ring8 or grid25"))
     c.add_argument("--steps", type=int, default=None,
                    help=tr("training steps per run (default: {defaults})",
-                           defaults=", ".join(f"{k} {v}" for k, v in COMPARE_STEPS.items())))
+                           defaults=", ".join(f"{k} {v}" for k, v in TABLE_STEPS.items())))
     c.add_argument("--seeds", type=int, default=3, help=tr("seeds 0..K-1 per fix"))
     c.add_argument("--json", default=None, help=tr("write the rows here as JSON"))
     c.add_argument("--verbose", action="store_true", help=tr("print each row to stderr as soon as it is measured"))
@@ -231,9 +228,11 @@ def evaluate(args: argparse.Namespace) -> str:
 
 
 def run_compare(args: argparse.Namespace) -> None:
-    """compare with the target's default number of steps when --steps is not given."""
+    """compare with the steps of lesson 08's tables for the target when --steps is not given."""
+    from .comparison import TABLE_STEPS
+
     if args.steps is None:
-        args.steps = COMPARE_STEPS.get(args.target, 1)
+        args.steps = TABLE_STEPS.get(args.target, 1)
     compare(args)
 
 

@@ -199,8 +199,11 @@ def test_standardize_trains_on_the_scaled_target_and_the_tables_keep_samples_in_
     assert abs(radius - 1) < 0.1  # the ring's radius, not the 1.41 at which G draws it
 
 
-def test_compare_by_default_makes_lesson_08s_tables():
+def test_compare_by_default_makes_lesson_08s_tables(monkeypatch):
     """`compare --target T --seeds 3 --settings S` alone: the deeper base and the steps of the kept tables."""
-    assert cli.COMPARE_STEPS == comparison.TABLE_STEPS
-    args = cli.build_parser().parse_args(["compare"])
-    assert args.base == "deeper" and comparison.BASES[args.base] == DEEPER
+    seen = []
+    monkeypatch.setattr(cli, "compare", seen.append)
+    for target, steps in (("ring8", 4000), ("grid25", 6000)):
+        cli.main(["compare", "--target", target])
+        assert (seen[-1].base, seen[-1].steps) == ("deeper", steps) and comparison.TABLE_STEPS[target] == steps
+    assert comparison.BASES["deeper"] == DEEPER
