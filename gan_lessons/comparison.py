@@ -67,7 +67,9 @@ def paper_changes(fix: str, steps: int, base: TrainConfig = BASE) -> dict:
         "ttur": {"lr_d": 5e-4, "lr_g": 1e-4},  # Heusel et al. (2017), DCGAN experiments: lr_d 5e-4, lr_g 1e-4
         "ema": {"ema": 0.999},  # Yazici et al. (2019): beta = 0.999
         # Lin et al. (2018), PacGAN4: D judges B packs of 4 samples, so G draws 4B per step; D sees as many packs as
-        # the plain D sees samples. The rest is the base GAN's, as PacGAN wraps a GAN without changing it.
+        # the plain D sees samples. The rest is the base GAN's, as PacGAN wraps a GAN without changing it: the
+        # authors' 2-D code (synthetic_data_experiments/*/config.py) trains its GAN and its PacGAN alike, with Adam
+        # 1e-4, beta1 = 0.8, for 400 epochs of 100,000 samples in batches of 100, i.e. 400,000 steps.
         "pacgan": {"pack": 4, "batch_size": 4 * base.batch_size},
         "r1+ema": {"regularizer": "r1", "reg_weight": 10.0, "ema": 0.999, **rmsprop_r1},  # GAN_stability's default
     }[fix]
@@ -196,8 +198,8 @@ def score(run: dict) -> tuple:
 def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NAMES,
             progress: Callable[[str], None] | None = None, jobs: int = 1, settings: str = "paper",
             base: TrainConfig = BASE, cache: Path | None = None, **changes) -> list[dict]:
-    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std, the settings
-    used (`config`: the changes to BASE) and seed 0's samples.
+    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std, each seed's
+    modes, hq and rkl (`per_seed`), the settings used (`config`: the changes to `base`) and seed 0's samples.
 
     `base` is the GAN every fix changes (BASE, or DEEPER). settings="paper": each fix at its published settings.
     settings="search": each fix's 8 `search_configs` on
@@ -246,6 +248,7 @@ def _row(fix: str, cfg: TrainConfig, runs: list[dict], tried: list[dict] | None,
     for key in ("modes", "hq", "rkl", "seconds", "cpu_seconds"):
         if all(key in run for run in runs):  # tables written before cpu_seconds was measured lack it
             row[key], row[f"{key}_std"] = _mean_std([run[key] for run in runs])
+    row["per_seed"] = [{key: run[key] for key in ("modes", "hq", "rkl")} for run in runs]  # seeds 0, 1, ...
     if tried is not None:
         for key in ("modes", "hq"):
             row[f"search_median_{key}"] = statistics.median(run[key] for run in tried)
@@ -267,22 +270,24 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join([header, *map(format_row, rows)])
 
 
-TABLE_NAMES = {"paper": "--settings paper", "search": "--settings search",
-               "paper_decay": "--settings paper --lr-decay 0.5"}  # the kept tables and the options that made them
+TABLE_NAMES = {"paper": "--settings paper", "search": "--settings search"}  # the kept tables, the options making them
 
 
 TABLE_STEPS = {"ring8": 4000, "grid25": 6000}  # the generator steps of every run in the kept tables
 
 
-def load_table(target: str, table: str, base: str = "lesson07", folder: Path = TABLES) -> list[dict]:
-    """The rows that `python -m gan_lessons compare --target T --seeds 3 --base B OPTIONS` wrote into
-    folder/T_table.json (base lesson07) or folder/B/T_table.json, OPTIONS as TABLE_NAMES says (a reverse KL that does
-    not exist is None there)."""
+def load_table(target: str, table: str, base: str = "lesson07", folder: Path = TABLES, steps: int | None = None
+               ) -> list[dict]:
+    """The rows that `python -m gan_lessons compare --target T --steps S --seeds 3 --base B OPTIONS` wrote into
+    folder/T_table.json (base lesson07) or folder/B/T_table.json, OPTIONS as TABLE_NAMES says; S is TABLE_STEPS[T]
+    unless `steps` says otherwise, which adds _S to the file's name (a reverse KL that does not exist is None there)."""
     check_choice("table", table, tuple(TABLE_NAMES))
     check_choice("base", base, tuple(BASES))
-    path = Path(folder) / ("" if base == "lesson07" else base) / f"{target}_{table}.json"
+    usual = TABLE_STEPS.get(target, 4000)
+    steps = usual if steps is None else steps
+    name = f"{target}_{table}.json" if steps == usual else f"{target}_{table}_{steps}.json"
+    path = Path(folder) / ("" if base == "lesson07" else base) / name
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; make it with: python -m gan_lessons compare --target {target} "
-                                f"--steps {TABLE_STEPS.get(target, 4000)} --seeds 3 --base {base} "
-                                f"{TABLE_NAMES[table]} --jobs 2 --json {path}")
+                                f"--steps {steps} --seeds 3 --base {base} {TABLE_NAMES[table]} --jobs 2 --json {path}")
     return json.loads(path.read_text())

@@ -14,7 +14,7 @@ from gan_lessons.data.toy import make_target
 from gan_lessons.metrics import evaluate_2d
 from gan_lessons.training import make_2d_trainer
 
-ROW_KEYS = {"fix", "config", "samples", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std",
+ROW_KEYS = {"fix", "config", "samples", "per_seed", "modes", "hq", "rkl", "seconds", "modes_std", "hq_std", "rkl_std",
             "seconds_std", "cpu_seconds", "cpu_seconds_std"}
 
 
@@ -27,6 +27,8 @@ def test_compare_writes_one_row_per_fix_with_means_and_stds(tmp_path, capsys):
         assert set(row) == ROW_KEYS
         assert 0 <= row["modes"] <= 8 and 0 <= row["hq"] <= 100 and row["seconds"] > 0 and row["seconds_std"] >= 0
         assert row["rkl"] is None or row["rkl"] >= 0  # null when a seed has no high-quality sample at all
+        assert len(row["per_seed"]) == 2
+        assert statistics.fmean(s["hq"] for s in row["per_seed"]) == pytest.approx(row["hq"])
     table = capsys.readouterr().out
     assert "mean ± std over seeds 0..1" in table and all(fix in table for fix in FIX_NAMES)
 
@@ -169,13 +171,41 @@ def test_the_search_picks_the_best_of_its_configurations_and_reports_the_median(
 
 def test_the_kept_tables_are_found_by_base_and_a_missing_one_names_the_command_that_makes_it(tmp_path):
     for base in ("lesson07", "deeper"):
-        rows = comparison.load_table("grid25", "paper", base=base)
+        rows = comparison.load_table("ring8", "paper", base=base)
         assert [row["fix"] for row in rows] == list(FIX_NAMES)
     with pytest.raises(FileNotFoundError, match=r"compare --target ring8 --steps 4000 --seeds 3 --base deeper "
                                                 r"--settings search --jobs 2 --json .*deeper/ring8_search.json"):
         comparison.load_table("ring8", "search", base="deeper", folder=tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"compare --target grid25 --steps 18000 --seeds 3 --base deeper "
+                                                r"--settings paper --jobs 2 --json .*deeper/grid25_paper_18000.json"):
+        comparison.load_table("grid25", "paper", base="deeper", folder=tmp_path, steps=18000)
     with pytest.raises(ValueError, match="base='wider' is not known; allowed values: lesson07, deeper"):
         comparison.load_table("ring8", "paper", base="wider")
+
+
+KEPT = ([("lesson07", "ring8", "paper", None)]
+        + [("deeper", t, s, None) for t in ("ring8", "grid25") for s in ("paper", "search")]
+        + [("deeper", "grid25", "paper", 18000)])  # PacGAN three times as long, for lesson 08
+
+
+@pytest.mark.parametrize("base, target, settings, steps", KEPT)
+def test_every_kept_row_ran_at_todays_settings(base, target, settings, steps):
+    """A kept table is true to the library: a paper row ran at today's paper_changes, a search row tried today's
+    search_configs and kept the best of them, so no row in a lesson was made with settings the code no longer has."""
+    rows = comparison.load_table(target, settings, base=base, steps=steps)
+    steps, start = steps or comparison.TABLE_STEPS[target], comparison.BASES[base]
+    fixes = [row["fix"] for row in rows]
+    assert fixes == list(FIX_NAMES) or (steps != comparison.TABLE_STEPS[target] and set(fixes) <= set(FIX_NAMES))
+    for row in rows:
+        assert row.get("cpu_seconds", 0) <= 300, row["fix"]  # each run within 5 CPU-minutes, where CPU time was kept
+        paper = changes_from_base(fix_config(row["fix"], target, steps, base=start), start)
+        if settings == "paper":
+            assert row["config"] == paper, row["fix"]
+            continue
+        tried = [changes_from_base(c, start) for c in search_configs(row["fix"], target, steps, base=start)]
+        assert [t["config"] for t in row["search"]] == tried, row["fix"]
+        best = max(row["search"], key=lambda t: comparison.score({**t, "rkl": math.inf if t["rkl"] is None else t["rkl"]}))
+        assert row["config"] == best["config"], row["fix"]
 
 
 @pytest.mark.parametrize("name", ["ring8", "grid25"])

@@ -36,10 +36,13 @@ TALL_CODE_CELLS = {
     ("07", "c14"): "53: the live lab (50 rows)",
     ("08", "c39b"): "51: 9 rows of code over a 15 x 9.4 in figure (42): 3 x 5 small multiples, one per fix; in the 26 "
                     "rows left a panel would be 1 in and the titles would overlap",
-    ("08", "c41c"): "37: 27 rows of code (six claims, each with the table rows that bear on it) and a printed table of "
-                    "10; no figure to shrink",
-    ("08", "c41n"): "67: 20 rows of code over a 15 x 9.4 in figure (42), 5 printed: 3 x 5 small multiples, one per "
-                    "fix; the code and the table leave the figure 10 rows",
+    ("08", "c41c"): "64: 54 rows of code (four claims, each a box built from the table rows that bear on it) and 9 "
+                    "printed; no figure to shrink",
+    ("08", "c41f"): "55: 34 rows of code (both targets' tables, what each best changed, its learning rate) and 20 "
+                    "printed, a row per fix",
+    ("08", "c41i"): "44: 36 rows of code (one run that keeps three averages beside G) and 7 printed",
+    ("08", "c41n"): "65: 22 rows of code over a 15 x 9.4 in figure (42): 3 x 5 small multiples, one per fix; the code "
+                    "leaves the figure 12 rows",
     ("08", "c41q"): "53: the live lab (50 rows)",
 }
 
