@@ -199,7 +199,7 @@ def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NA
             progress: Callable[[str], None] | None = None, jobs: int = 1, settings: str = "paper",
             base: TrainConfig = BASE, cache: Path | None = None, **changes) -> list[dict]:
     """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std, each seed's
-    modes, hq and rkl (`per_seed`), the settings used (`config`: the changes to `base`) and seed 0's samples.
+    modes, hq, rkl and CPU seconds (`per_seed`), the settings used (`config`: the changes to `base`) and seed 0's samples.
 
     `base` is the GAN every fix changes (BASE, or DEEPER). settings="paper": each fix at its published settings.
     settings="search": each fix's 8 `search_configs` on
@@ -248,7 +248,8 @@ def _row(fix: str, cfg: TrainConfig, runs: list[dict], tried: list[dict] | None,
     for key in ("modes", "hq", "rkl", "seconds", "cpu_seconds"):
         if all(key in run for run in runs):  # tables written before cpu_seconds was measured lack it
             row[key], row[f"{key}_std"] = _mean_std([run[key] for run in runs])
-    row["per_seed"] = [{key: run[key] for key in ("modes", "hq", "rkl")} for run in runs]  # seeds 0, 1, ...
+    row["per_seed"] = [{key: run[key] for key in ("modes", "hq", "rkl", "cpu_seconds") if key in run}
+                       for run in runs]  # seeds 0, 1, ...
     if tried is not None:
         for key in ("modes", "hq"):
             row[f"search_median_{key}"] = statistics.median(run[key] for run in tried)
