@@ -180,8 +180,8 @@ def add_compare_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--verbose", action="store_true", help=tr("print each row to stderr as soon as it is measured"))
     c.add_argument("--jobs", type=int, default=1, help=tr("runs trained at once, one core each (default 1)"))
     c.add_argument("--settings", default="paper", choices=("paper", "search"),
-                   help=tr("paper: each fix at its published settings; search: the best of 8 configurations around "
-                           "them on seed 0 (the same budget for every fix), then on every seed"))
+                   help=tr("paper: each fix at its published settings; search: 8 configurations around them on seed "
+                           "0, the best 3 on every seed, and the best of those (the same budget for every fix)"))
     c.add_argument("--base", default="deeper", choices=("lesson07", "deeper"),
                    help=tr("the GAN every fix changes: deeper (the default, lesson 08's base: lesson 07's plain GAN with "
                            "3 hidden layers, batch 128 and both learning rates decayed over the second half) or "

@@ -5,7 +5,8 @@ same small tuning budget (Lucic et al., 2018, "Are GANs Created Equal?"), measur
 - `paper_changes(fix)`: the settings of the fix's paper or of its authors' code, with the source beside each number.
   The networks (2-128-128-2 MLPs), the batch of real samples D sees and the step budget are the same for all.
 - `search_configs(fix)`: 8 configurations around the paper setting (learning rate, momentum, the fix's own strength),
-  the same number for every fix; `compare(..., settings="search")` runs them on seed 0, then the best on every seed.
+  the same number for every fix; `compare(..., settings="search")` runs them on seed 0, then the best FINALISTS of
+  them on every seed, and keeps the one with the best means over the seeds.
 `python -m gan_lessons compare --settings paper|search` prints a table and writes it as JSON; lesson 08 reads the
 tables kept in benchmarks/compare/.
 """
@@ -38,6 +39,7 @@ BASES = {"lesson07": BASE, "deeper": DEEPER}  # compare --base
 SETTINGS = ("paper", "search")
 TABLES = Path(__file__).resolve().parents[1] / "benchmarks" / "compare"  # the tables that lesson 08 reads
 SHOWN = 300  # generated samples of seed 0 kept in each row, for the small-multiples figure
+FINALISTS = 3  # the search's best configurations on seed 0 that train on every seed: one seed is a small sample
 
 
 def paper_changes(fix: str, steps: int, base: TrainConfig = BASE) -> dict:
@@ -195,15 +197,22 @@ def score(run: dict) -> tuple:
     return run["modes"], run["hq"], -run["rkl"]
 
 
+def mean_score(runs: list[dict]) -> tuple:
+    """`score` of the means over the seeds' runs."""
+    return score({key: _mean_std([run[key] for run in runs])[0] for key in ("modes", "hq", "rkl")})
+
+
 def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NAMES,
             progress: Callable[[str], None] | None = None, jobs: int = 1, settings: str = "paper",
             base: TrainConfig = BASE, cache: Path | None = None, **changes) -> list[dict]:
-    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl and seconds, with their std, each seed's
-    modes, hq, rkl and CPU seconds (`per_seed`), the settings used (`config`: the changes to `base`) and seed 0's samples.
+    """One row per fix: means over seeds 0..seeds-1 of modes, hq (%), rkl, seconds and CPU seconds, with their std,
+    each seed's modes, hq, rkl and CPU seconds (`per_seed`), the settings used (`config`: the changes to `base`) and
+    seed 0's samples.
 
     `base` is the GAN every fix changes (BASE, or DEEPER). settings="paper": each fix at its published settings.
-    settings="search": each fix's 8 `search_configs` on
-    seed 0, then the best of them (by `score`) on every seed; the row adds the median over the 8 (`search_median_*`).
+    settings="search": each fix's 8 `search_configs` on seed 0; the FINALISTS best of them (by `score`) on every
+    seed; the finalist with the best means (`mean_score`) makes the row. The row adds the 8 seed-0 results
+    (`search`), their median (`search_median_*`) and each finalist's seeds (`finalists`).
     `changes` apply on top of every configuration (e.g. lr_decay=0.5, the same schedule for every fix).
     Runs are seeded, so the numbers do not depend on `jobs` (their seconds do: each run has one core). `cache`: a
     file that keeps every finished run (see `run_all`), so that a stopped comparison resumes.
@@ -215,25 +224,37 @@ def compare(target: str, steps: int, seeds: int, fixes: tuple[str, ...] = FIX_NA
     for fix in fixes:
         check_choice("fixes", fix, FIX_NAMES)
     if settings == "paper":
-        chosen = {fix: fix_config(fix, target, steps, base=base, **changes) for fix in fixes}
-        tried, best, first = {}, {}, 0
+        configs = {fix: [fix_config(fix, target, steps, base=base, **changes)] for fix in fixes}
+        tried, finalists = {}, {fix: [0] for fix in fixes}
     else:
-        candidates = {fix: search_configs(fix, target, steps, base=base, **changes) for fix in fixes}
-        results = run_all([(cfg, steps) for fix in fixes for cfg in candidates[fix]], jobs, cache)
+        configs = {fix: search_configs(fix, target, steps, base=base, **changes) for fix in fixes}
+        results = run_all([(cfg, steps) for fix in fixes for cfg in configs[fix]], jobs, cache)
         tried = {fix: results[8 * i:8 * i + 8] for i, fix in enumerate(fixes)}
-        best = {fix: max(range(8), key=lambda k: score(tried[fix][k])) for fix in fixes}
-        chosen, first = {fix: candidates[fix][best[fix]] for fix in fixes}, 1  # seed 0 ran in the search
-    pending = [(fix, seed) for fix in fixes for seed in range(first, seeds)]
-    done = dict(zip(pending, run_all([(replace(chosen[fix], seed=seed), steps) for fix, seed in pending], jobs, cache)))
+        finalists = {fix: sorted(range(8), key=lambda k: score(tried[fix][k]), reverse=True)[:FINALISTS]
+                     for fix in fixes}  # a stable sort: of equal scores, the first configuration
+    first = 1 if tried else 0  # seed 0 ran in the search
+    pending = [(fix, k, seed) for fix in fixes for k in finalists[fix] for seed in range(first, seeds)]
+    done = dict(zip(pending, run_all([(replace(configs[fix][k], seed=seed), steps) for fix, k, seed in pending],
+                                     jobs, cache)))
     rows = []
     for fix in fixes:
-        if fix in best:
-            done[fix, 0] = tried[fix][best[fix]]
-        rows.append(_row(fix, chosen[fix], [done[fix, seed] for seed in range(seeds)],
-                         tried.get(fix), candidates[fix] if fix in best else None, base))
+        runs = {k: ([tried[fix][k]] if tried else []) + [done[fix, k, seed] for seed in range(first, seeds)]
+                for k in finalists[fix]}
+        best = max(finalists[fix], key=lambda k: mean_score(runs[k]))
+        rows.append(_row(fix, configs[fix][best], runs[best], tried.get(fix), configs[fix] if tried else None, base))
+        if tried:
+            rows[-1]["finalists"] = [{"config": changes_from_base(configs[fix][k], base), **_seed_results(runs[k])}
+                                     for k in finalists[fix]]
         if progress is not None:
             progress(format_row(rows[-1]))
     return rows
+
+
+def _seed_results(runs: list[dict]) -> dict:
+    """The means of modes and hq over `runs` and each run's modes, hq, rkl and CPU seconds (`per_seed`)."""
+    return {"modes": _mean_std([run["modes"] for run in runs])[0], "hq": _mean_std([run["hq"] for run in runs])[0],
+            "per_seed": [{key: run[key] for key in ("modes", "hq", "rkl", "cpu_seconds") if key in run}
+                         for run in runs]}
 
 
 def changes_from_base(cfg: TrainConfig, base: TrainConfig = BASE) -> dict:
@@ -248,8 +269,7 @@ def _row(fix: str, cfg: TrainConfig, runs: list[dict], tried: list[dict] | None,
     for key in ("modes", "hq", "rkl", "seconds", "cpu_seconds"):
         if all(key in run for run in runs):  # tables written before cpu_seconds was measured lack it
             row[key], row[f"{key}_std"] = _mean_std([run[key] for run in runs])
-    row["per_seed"] = [{key: run[key] for key in ("modes", "hq", "rkl", "cpu_seconds") if key in run}
-                       for run in runs]  # seeds 0, 1, ...
+    row["per_seed"] = _seed_results(runs)["per_seed"]  # seeds 0, 1, ...
     if tried is not None:
         for key in ("modes", "hq"):
             row[f"search_median_{key}"] = statistics.median(run[key] for run in tried)
@@ -260,14 +280,14 @@ def _row(fix: str, cfg: TrainConfig, runs: list[dict], tried: list[dict] | None,
 
 
 def format_row(row: dict) -> str:
-    """One row of the table: each measure as mean ± std over the seeds."""
+    """One row of the table: each measure as mean ± std over the seeds (CPU seconds: one core per run)."""
     return (f"{row['fix']:<16} {row['modes']:5.1f} ± {row['modes_std']:<4.1f} {row['hq']:5.1f} ± {row['hq_std']:<4.1f} "
-            f"{row['rkl']:6.3f} ± {row['rkl_std']:<6.3f} {row['seconds']:6.1f} ± {row['seconds_std']:.1f}")
+            f"{row['rkl']:6.3f} ± {row['rkl_std']:<6.3f} {row['cpu_seconds']:6.1f} ± {row['cpu_seconds_std']:.1f}")
 
 
 def format_table(rows: list[dict]) -> str:
     """The rows as a text table, mean ± std over seeds."""
-    header = f"{'fix':<16} {'modes':>11} {'% HQ':>11} {'reverse KL':>15} {'seconds':>12}"
+    header = f"{'fix':<16} {'modes':>11} {'% HQ':>11} {'reverse KL':>15} {'CPU seconds':>14}"
     return "\n".join([header, *map(format_row, rows)])
 
 

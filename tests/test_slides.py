@@ -36,10 +36,12 @@ TALL_CODE_CELLS = {
     ("07", "c14"): "53: the live lab (50 rows)",
     ("08", "c39b"): "51: 9 rows of code over a 15 x 9.4 in figure (42): 3 x 5 small multiples, one per fix; in the 26 "
                     "rows left a panel would be 1 in and the titles would overlap",
-    ("08", "c41c"): "64: 54 rows of code (four claims, each a box built from the table rows that bear on it) and 9 "
+    ("08", "c41c"): "69: 58 rows of code (four claims, each a box built from the table rows that bear on it) and 10 "
                     "printed; no figure to shrink",
     ("08", "c41f"): "55: 34 rows of code (both targets' tables, what each best changed, its learning rate) and 20 "
                     "printed, a row per fix",
+    ("08", "c41x"): "58: 31 rows of code (the modes of every seed under every fix's kept configuration, the fixes whose "
+                    "seed-0 favourite lost, the numbers the text quotes) and 27 printed",
     ("08", "c41i"): "44: 36 rows of code (one run that keeps three averages beside G) and 7 printed",
     ("08", "c41n"): "66: 23 rows of code over a 15 x 9.4 in figure (42): 3 x 5 small multiples, one per fix; the code "
                     "leaves the figure 11 rows",
