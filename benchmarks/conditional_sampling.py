@@ -2,9 +2,10 @@
 
 Trains `image_training.conditional_mnist_trainer` (uniform labels when sampling) for `--seconds` of training on one
 torch thread, with and without an exponential moving average of G's weights (beta 0.99, updated after every step),
-then scores 2,000 samples of each G at noise scales psi (z -> psi z, the "truncation trick" of Brock et al., 2019):
-the classifier score, the class KL from uniform, and k-NN precision and recall (Kynkaanniemi et al., 2019) on the
-project classifier's features against 2,000 held-out real digits. Precision says how many samples look like real
+and with the average and Adam's beta1 = 0 instead of lesson 09's 0.5, then scores 2,000 samples of each G at noise
+scales psi (z -> psi z, the "truncation trick" of Brock et al., 2019): the classifier score, the class KL from
+uniform, and k-NN precision and recall (Kynkaanniemi et al., 2019) on the project classifier's features against
+2,000 held-out real digits. Precision says how many samples look like real
 digits, recall how much of the real digits' variety the samples cover: a higher score bought with lower recall is
 variety traded for prototypes. Prints a Markdown table.
 """
@@ -25,12 +26,16 @@ from gan_lessons.image_training import conditional_mnist_trainer
 from gan_lessons.models import generate
 
 PSIS = (1.0, 0.8, 0.6)
+# (row name, EMA beta, Adam's beta1): lesson 09's G, its EMA, and its EMA with Adam without momentum
+GENERATORS = (("G", 0.0, 0.5), ("EMA of G (0.99)", 0.99, 0.5), ("EMA of G (0.99), Adam beta1 = 0", 0.99, 0.0))
 
 
-def train(seconds: float, ema_beta: float) -> tuple[object, EMA | None, int]:
-    """Lesson 09's conditional GAN trained for `seconds` of training time (with an EMA of G when ema_beta > 0)."""
+def train(seconds: float, ema_beta: float, beta1: float = 0.5) -> tuple[object, EMA | None, int]:
+    """Lesson 09's conditional GAN trained for `seconds` of training time (with an EMA of G when ema_beta > 0), with
+    Adam's momentum beta1 (lesson 09's: 0.5)."""
     images, labels, _ = load_mnist_for_training()
     trainer = conditional_mnist_trainer(to_unit_range(images), labels)
+    trainer.configure(beta1=beta1)
     ema = EMA(trainer.generator, ema_beta) if ema_beta else None
     spent = 0.0
     while spent < seconds:
@@ -49,9 +54,9 @@ def rows(seconds: float) -> list[dict]:
     z = torch.randn(MIN_SAMPLES, 100, generator=torch.Generator().manual_seed(1))
     y = torch.arange(MIN_SAMPLES) % 10
     out = []
-    for name, beta in (("G", 0.0), ("EMA of G (0.99)", 0.99)):
+    for name, beta, beta1 in GENERATORS:
         torch.manual_seed(0)
-        trainer, ema, steps = train(seconds, beta)
+        trainer, ema, steps = train(seconds, beta, beta1)
         generator = trainer.generator if ema is None else ema.generator
         for psi in PSIS:
             images = generate(generator, psi * z, y)
