@@ -11,7 +11,7 @@ the plot of score over training seconds to digits_study.png, in `--out` (default
 The candidates: lesson 06's DCGAN and a wider one; the source articles' MLP GAN (G 100-128-256-784 with tanh, D
 784-256-128, Adam, batch 64) at two learning rates; hybrids of the two; a wider and a deeper MLP; an EMA of G at
 three betas; learning-rate schedules and TTUR; two torch threads against one; noise spaces made of pieces, without
-and with InfoGAN's term (Chen et al., 2016).
+and with InfoGAN's term (Chen et al., 2016); Adam without momentum (beta1 = 0) with an EMA, and a wider G.
 """
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ class Candidate:
     d_widths: tuple[int, ...] = (256, 128)  # the MLP D's hidden layers
     lr_d: float = 5e-4  # Adam's learning rates (beta1 0.5, as DCGAN)
     lr_g: float = 5e-4
+    beta1: float = 0.5  # Adam's momentum (DCGAN's 0.5; 0 as in the spectral-normalization and hinge papers)
     batch_size: int = 64
     ema: float = 0.0  # > 0: beta of an EMA of G's weights; the EMA is what gets scored
     schedule: str = "constant"  # how both learning rates change over the budget: a key of SCHEDULES
@@ -102,6 +103,11 @@ CANDIDATES = (
     replace(LESSON_06, name="dcgan 10 noise pieces", pieces=10),
     replace(MLP, name="mlp 10 noise pieces", pieces=10),
     replace(MLP, name="infogan mlp", pieces=10, piece_scale=1.0, info_weight=1.0),  # the paper's one-hot, lambda 1
+    # Adam without momentum (beta1 = 0, as Miyato et al., 2018, train spectral normalization and the hinge loss)
+    replace(MLP, name="mlp ema 0.99 beta1 0", ema=0.99, beta1=0.0),
+    replace(MLP, name="mlp ema 0.999 beta1 0", ema=0.999, beta1=0.0),
+    replace(MLP, name="mlp wide G ema 0.999 beta1 0", g_widths=(256, 512), ema=0.999, beta1=0.0),
+    replace(MLP, name="mlp wide G ttur d 2e-3 ema 0.999 beta1 0", g_widths=(256, 512), lr_d=2e-3, ema=0.999, beta1=0.0),
 )
 
 
@@ -188,7 +194,7 @@ def build_trainer(candidate: Candidate, images: Tensor) -> GANTrainer:
     """The candidate's trainer on `images` (N, 1, 28, 28) in [-1, 1], on the CPU, seeded as lesson 06."""
     c = candidate
     cfg = DCGANConfig(device="cpu", z_dim=100 + c.pieces, width=c.width, lr_d=c.lr_d, lr_g=c.lr_g,
-                      batch_size=c.batch_size, ema=c.ema)
+                      beta1=c.beta1, batch_size=c.batch_size, ema=c.ema)
     seed_everything(cfg.seed)
     generator, discriminator = networks(c, cfg.z_dim)
     sample_real = BatchSampler(to_channels_last(images), cfg.batch_size, seed=cfg.seed)

@@ -79,6 +79,8 @@ def test_every_candidate_builds_and_trains_one_step():
         assert trainer.step_count == 1, c.name
         assert any(not torch.equal(a, p) for a, p in zip(before, trainer.generator.parameters())), c.name
         assert (trainer.lr_d, trainer.lr_g, trainer.config.batch_size) == (c.lr_d, c.lr_g, c.batch_size), c.name
+        assert all(group["betas"][0] == c.beta1 for opt in (trainer.opt_d, trainer.opt_g)
+                   for group in opt.param_groups), c.name
         assert (0.0 if trainer.ema is None else trainer.ema.beta) == c.ema, c.name
         assert isinstance(trainer.latent, PiecesNoise) == bool(c.pieces), c.name
         z, _ = trainer.latent(5, "cpu")
