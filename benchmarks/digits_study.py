@@ -36,7 +36,7 @@ from gan_lessons.image_metrics import MIN_SAMPLES, DigitClock, digit_scores, rec
 from gan_lessons.image_training import DCGANConfig, mnist_images, to_channels_last
 from gan_lessons.latent import Noise
 from gan_lessons.models import (DCGANDiscriminator, DCGANGenerator, ImageMLPGenerator, MLPDiscriminator,
-                                dcgan_init, generate)
+                                dcgan_init)
 from gan_lessons.training import GANTrainer, frozen
 
 from .records import write_json
@@ -205,17 +205,13 @@ def build_trainer(candidate: Candidate, images: Tensor) -> GANTrainer:
 
 # -- training on the clock -----------------------------------------------------------------------------------------
 class StudyClock(DigitClock):
-    """A DigitClock that scores what one would sample (the EMA of G when the trainer keeps one, else G), on fixed
-    noise drawn like the trainer's."""
+    """A DigitClock (which scores the EMA of G when the trainer keeps one, else G) on fixed noise drawn like the
+    trainer's."""
 
     def __init__(self, trainer: GANTrainer, classifier: nn.Module, every: float = 5.0, n: int = MIN_SAMPLES):
         super().__init__(trainer, classifier, every=every, n=n)
         if isinstance(trainer.latent, PiecesNoise):
             self.z = trainer.latent.draw(n, "cpu", torch.Generator().manual_seed(1))
-
-    def images(self) -> Tensor:
-        ema = self.trainer.ema
-        return generate(self.trainer.generator if ema is None else ema.generator, self.z)
 
 
 def train_for(trainer: GANTrainer, clock: DigitClock, seconds: float,

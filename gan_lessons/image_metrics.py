@@ -286,5 +286,7 @@ class DigitClock:
         return scores
 
     def images(self) -> Tensor:
-        """G(z) (or G(z, y)) for the clock's fixed z and labels (models.generate: eval mode, float32, on the CPU)."""
-        return generate(self.trainer.generator, self.z, *self.condition)
+        """G(z) (or G(z, y)) for the clock's fixed z and labels (models.generate: eval mode, float32, on the CPU); of
+        the average of G's weights when the trainer keeps one (`trainer.ema`), the generator one samples."""
+        ema = getattr(self.trainer, "ema", None)
+        return generate(self.trainer.generator if ema is None else ema.generator, self.z, *self.condition)

@@ -238,6 +238,20 @@ class _ReadsThePixel(torch.nn.Module):
         return self.sharpness * x[:, 0, 0, :10]
 
 
+def test_digit_clock_scores_the_average_of_g_when_the_trainer_keeps_one():
+    config = types.SimpleNamespace(n_classes=10)
+    live, averaged = _DrawsTheLabel(), _DrawsTheLabel()
+    with torch.no_grad():
+        live.scale.fill_(-1.0)  # G itself lights every pixel but the label's: no digit can be read from it
+    trainer = types.SimpleNamespace(generator=live, ema=types.SimpleNamespace(generator=averaged), z_dim=4,
+                                    config=config)
+    clock = DigitClock(trainer, _ReadsThePixel(), n=2000, min_score=9.0)
+    assert torch.equal(clock.images(), generate(averaged, clock.z, *clock.condition))
+    assert clock.evaluate(0)["score"] > 9.9 and clock.reached == 0.0
+    trainer.ema = None  # no average: G's own images
+    assert torch.equal(clock.images(), generate(live, clock.z, *clock.condition))
+
+
 def test_digit_clock_asks_a_conditional_generator_for_every_digit_and_uses_its_bar():
     config = types.SimpleNamespace(n_classes=10)
     conditional = types.SimpleNamespace(generator=_DrawsTheLabel(), z_dim=4, config=config)
