@@ -108,6 +108,9 @@ class GANConfig:
                                             "constant"), low=0, high=MAX_STEPS)
     ema: float = setting(0.0, later.tr("beta of the exponential moving average of G's weights, w_ema <- beta w_ema + "
                                        "(1 - beta) w; 0 = off"), low=0.0, high=0.99999)
+    ema_start: int = setting(0, later.tr("steps during which the average of G's weights (ema) copies G instead of "
+                                         "averaging it, so that it starts from a trained G; 0 = from the first step"),
+                             low=0, high=MAX_STEPS)
     pack: int = setting(1, later.tr("PacGAN degree m: D judges m samples concatenated; 1 = the plain D"), kind=MODEL,
                         low=1, high=64)
 

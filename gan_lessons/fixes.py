@@ -85,20 +85,26 @@ class EMA:
     r"""An exponential moving average of a generator's weights: after each G update, `update(generator)` does
     $w_{ema} \leftarrow \beta w_{ema} + (1 - \beta) w$ for every parameter (buffers, e.g. batch-norm statistics,
     are copied). The average starts as a copy of G; `generator` is the averaged network and `sample(n)` draws from it.
+    With `start` = s > 0 the first s updates copy G instead of averaging it, so that the average starts from G's
+    weights after s steps, not from its untrained ones (BigGAN's code, `--ema_start`, Brock et al., 2019).
     """
 
-    def __init__(self, generator: nn.Module, beta: float = 0.999):
+    def __init__(self, generator: nn.Module, beta: float = 0.999, start: int = 0):
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0.0 <= beta < 1.0:
             raise ValueError(tr("beta={beta} is not allowed; it must be a number in [0, 1)", beta=repr(beta)))
-        self.beta = float(beta)
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise ValueError(tr("start={start} is not allowed; it must be a whole number >= 0", start=repr(start)))
+        self.beta, self.start = float(beta), start
         self.generator = copy.deepcopy(generator).requires_grad_(False)
         self.updates = 0
 
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
-        """One step of the average towards `generator`'s weights; its buffers are copied."""
+        """One step of the average towards `generator`'s weights (a copy of them during the first `start` updates);
+        its buffers are copied."""
+        beta = self.beta if self.updates >= self.start else 0.0
         for w_ema, w in zip(self.generator.parameters(), generator.parameters()):
-            w_ema.mul_(self.beta).add_(w, alpha=1.0 - self.beta)
+            w_ema.mul_(beta).add_(w, alpha=1.0 - beta)
         for b_ema, b in zip(self.generator.buffers(), generator.buffers()):
             b_ema.copy_(b)
         self.updates += 1
@@ -109,12 +115,12 @@ class EMA:
         return generate(G, torch.randn(n, z_dim or G.z_dim, device=next(G.parameters()).device))
 
     def state_dict(self) -> dict:
-        """beta, the number of updates and the averaged weights."""
-        return {"beta": self.beta, "updates": self.updates, "generator": self.generator.state_dict()}
+        """beta, start, the number of updates and the averaged weights."""
+        return {"beta": self.beta, "start": self.start, "updates": self.updates, "generator": self.generator.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what `state_dict` returned."""
-        self.beta, self.updates = float(state["beta"]), int(state["updates"])
+        """Restore what `state_dict` returned (a state saved before `start` existed starts at 0)."""
+        self.beta, self.start, self.updates = float(state["beta"]), int(state.get("start", 0)), int(state["updates"])
         self.generator.load_state_dict(state["generator"])
 
 

@@ -197,9 +197,9 @@ class GANTrainer:
         if config.ema == 0:
             self.ema = None
         elif self.ema is None:
-            self.ema = EMA(self.generator, config.ema)
+            self.ema = EMA(self.generator, config.ema, config.ema_start)
         else:
-            self.ema.beta = config.ema
+            self.ema.beta, self.ema.start = config.ema, config.ema_start
         # With hand_written_backward, the same updates with the backward pass written by hand where that computes
         # the same thing up to float rounding (a plain 2-D MLP GAN on a CPU: fast_mlp.py); None elsewhere.
         self.step_without_autograd = step_without_autograd(self) if self.hand_written_backward else None

@@ -56,6 +56,29 @@ def test_ema_weights_follow_their_formula_exactly():
     assert not any(torch.equal(a, b) for a, b in zip(trainer.ema.generator.parameters(), trainer.generator.parameters()))
 
 
+def test_an_ema_with_a_start_copies_g_until_then_and_averages_after():
+    beta, start = 0.9, 3
+    trainer = trainer_for(ema=beta, ema_start=start)
+    assert trainer.ema.start == start
+    for _ in range(start):
+        trainer.step()
+        for a, w in zip(trainer.ema.generator.parameters(), trainer.generator.parameters()):
+            torch.testing.assert_close(a, w)  # a copy of G, not an average of its untrained weights
+    expected = [p.detach().double().clone() for p in trainer.generator.parameters()]
+    for _ in range(2):
+        trainer.step()
+        expected = [beta * e + (1 - beta) * w.detach().double() for e, w in zip(expected, trainer.generator.parameters())]
+    for e, w_ema in zip(expected, trainer.ema.generator.parameters()):
+        torch.testing.assert_close(w_ema.double(), e, rtol=1e-6, atol=1e-7)
+    other = trainer_for(ema=0.5)
+    other.ema.load_state_dict(trainer.ema.state_dict())
+    assert (other.ema.start, other.ema.updates) == (start, start + 2)
+    trainer.configure(ema_start=0)  # a knob like the others: the next update averages whatever the count
+    assert trainer.ema.start == 0
+    with pytest.raises(ValueError, match="start=-1"):
+        fixes.EMA(trainer.generator, 0.9, start=-1)
+
+
 def test_ema_state_round_trip_and_sampling():
     trainer = trainer_for(ema=0.99)
     trainer.step()
