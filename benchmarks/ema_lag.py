@@ -4,8 +4,8 @@ Trains `image_training.conditional_mnist_trainer` on one torch thread with an ex
 weights (beta 0.99, updated after every step) and, at each of `--steps` (default 300, 1000, 4000: lesson 09's fast
 run, a short run, its full run), reads 1,000 samples of fixed noise, 100 per digit, with the project's classifier:
 the share drawn as requested (`image_metrics.requested_digit_accuracy`), of G, of its average, and of a second
-average that starts as a copy of G only at step `--start` (default 150, half the fast run), as BigGAN's code starts its
-average late (`--ema_start`, Brock et al., 2019). The first average starts as a copy of G's first weights and forgets
+average that starts as a copy of G only at step `--start` (default 150, half the fast run; `fixes.EMA(start=...)`), as
+BigGAN's code starts its average late (`--ema_start`, Brock et al., 2019). The first average starts as a copy of G's first weights and forgets
 them at a rate of 1% a step. Prints a Markdown table.
 """
 from __future__ import annotations
@@ -34,17 +34,14 @@ def rows(steps: list[int], start: int) -> list[dict]:
     classifier = load_classifier(verbose=False)
     wanted = torch.arange(1000) % 10
     z = torch.randn(1000, 100, generator=torch.Generator().manual_seed(0))
-    late, out = None, []
+    late, out = EMA(trainer.generator, BETA, start=start), []  # copies G for `start` updates, then averages
     for n in sorted(steps):
         while trainer.step_count < n:
             trainer.step()
-            if trainer.step_count == start:
-                late = EMA(trainer.generator, BETA)
-            elif late is not None:
-                late.update(trainer.generator)
+            late.update(trainer.generator)
         read = {name: (None if g is None else requested_digit_accuracy(classifier, generate(g, z, wanted), wanted))
                 for name, g in (("G", trainer.generator), ("EMA", trainer.ema.generator),
-                                ("late", None if late is None else late.generator))}
+                                ("late", None if n < start else late.generator))}
         out.append({"steps": n, **read})
     return out
 
