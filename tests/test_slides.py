@@ -40,7 +40,7 @@ TALL_CODE_CELLS = {
                     "printed; no figure to shrink",
     ("08", "c41f"): "55: 34 rows of code (both targets' tables, what each best changed, its learning rate) and 20 "
                     "printed, a row per fix",
-    ("08", "c41x"): "58: 31 rows of code (the modes of every seed under every fix's kept configuration, the fixes whose "
+    ("08", "c41x"): "59: 32 rows of code (the modes of every seed under every fix's kept configuration, the fixes whose "
                     "seed-0 favourite lost, the numbers the text quotes) and 27 printed",
     ("08", "c41i"): "44: 36 rows of code (one run that keeps three averages beside G) and 7 printed",
     ("08", "c41n"): "66: 23 rows of code over a 15 x 9.4 in figure (42): 3 x 5 small multiples, one per fix; the code "
