@@ -34,7 +34,7 @@ from gan_lessons.config import check_float, seed_everything
 from gan_lessons.data.images import BatchSampler
 from gan_lessons.image_metrics import MIN_SAMPLES, DigitClock, digit_scores, recognizable
 from gan_lessons.image_training import DCGANConfig, mnist_images, to_channels_last
-from gan_lessons.latent import Noise
+from gan_lessons.latent import PiecesNoise
 from gan_lessons.models import (DCGANDiscriminator, DCGANGenerator, ImageMLPGenerator, MLPDiscriminator,
                                 dcgan_init)
 from gan_lessons.training import GANTrainer, frozen
@@ -70,6 +70,7 @@ class Candidate:
     pieces: int = 0  # > 0: G reads z = [100 Gaussian numbers, piece_scale * onehot(c)], c uniform over `pieces`
     piece_scale: float = 4.0
     info_weight: float = 0.0  # > 0: InfoGAN's lambda: a head on D learns c from G(z), and G helps it (MLP D only)
+    seed: int = 0  # seeds the weights, the noise and the batches (DCGANConfig.seed)
 
     def __post_init__(self) -> None:
         for name, allowed in (("generator", NETWORKS), ("discriminator", NETWORKS), ("schedule", tuple(SCHEDULES))):
@@ -108,40 +109,31 @@ CANDIDATES = (
     replace(MLP, name="mlp ema 0.999 beta1 0", ema=0.999, beta1=0.0),
     replace(MLP, name="mlp wide G ema 0.999 beta1 0", g_widths=(256, 512), ema=0.999, beta1=0.0),
     replace(MLP, name="mlp wide G ttur d 2e-3 ema 0.999 beta1 0", g_widths=(256, 512), lr_d=2e-3, ema=0.999, beta1=0.0),
+    replace(MLP, name="mlp wide G lr 2e-3 ema 0.999 beta1 0", g_widths=(256, 512), lr_d=2e-3, lr_g=2e-3, ema=0.999,
+            beta1=0.0),
+    replace(MLP, name="mlp wide G 10 noise pieces ema 0.999 beta1 0", g_widths=(256, 512), pieces=10, ema=0.999,
+            beta1=0.0),
+    replace(MLP, name="mlp wide G batch 32 ema 0.999 beta1 0", g_widths=(256, 512), batch_size=32, ema=0.999,
+            beta1=0.0),
+    replace(MLP, name="mlp wide G 10 noise pieces batch 32 ema 0.999 beta1 0", g_widths=(256, 512), pieces=10,
+            batch_size=32, ema=0.999, beta1=0.0),
+    replace(MLP, name="mlp wide G batch 128 ema 0.999 beta1 0", g_widths=(256, 512), batch_size=128, ema=0.999,
+            beta1=0.0),
+    replace(MLP, name="mlp wide G batch 256 ema 0.999 beta1 0", g_widths=(256, 512), batch_size=256, ema=0.999,
+            beta1=0.0),
 )
+
+# Lesson 06's model for digits within a minute (image_training.MLPDigitsConfig, which a test keeps equal to it)
+CHOSEN = "mlp wide G 10 noise pieces ema 0.999 beta1 0"
 
 
 def settings(candidate: Candidate) -> dict:
     """The settings in which the candidate differs from lesson 06's DCGAN."""
     return {f.name: getattr(candidate, f.name) for f in fields(Candidate)
-            if f.name != "name" and getattr(candidate, f.name) != getattr(LESSON_06, f.name)}
+            if f.name not in ("name", "seed") and getattr(candidate, f.name) != getattr(LESSON_06, f.name)}
 
 
 # -- building a candidate ------------------------------------------------------------------------------------------
-class PiecesNoise(Noise):
-    """z = [g, s * onehot(c)] with g ~ N(0, I) (`gaussian` numbers) and c uniform over `pieces`: a noise space made of
-    `pieces` separate Gaussian clouds, `scale` apart on their own axes (a continuous G can map each to its own digits
-    without drawing in-between images on the way from one to the next)."""
-
-    def __init__(self, gaussian: int, pieces: int, scale: float = 4.0):
-        super().__init__(gaussian + pieces)
-        self.gaussian, self.pieces, self.scale = gaussian, pieces, scale
-
-    def __call__(self, n: int, device: torch.device | str = "cpu") -> tuple[Tensor, tuple]:
-        """(z, ()): the trainer's noise, without a condition."""
-        return self.draw(n, device), ()
-
-    def draw(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> Tensor:
-        """z (n, gaussian + pieces)."""
-        g = torch.randn(n, self.gaussian, generator=generator).to(device)
-        c = torch.randint(0, self.pieces, (n,), generator=generator).to(device)
-        return torch.cat([g, self.scale * F.one_hot(c, self.pieces).float()], dim=1)
-
-    def code(self, z: Tensor) -> Tensor:
-        """The piece c (n,) each z was drawn from."""
-        return z[:, self.gaussian:].argmax(dim=1)
-
-
 class PiecesTrainer(GANTrainer):
     r"""A GANTrainer whose G reads PiecesNoise and, when `info_weight` $\lambda > 0$, InfoGAN's term (Chen et al.,
     2016): a linear head Q on D's last hidden layer learns the piece c from G(z), and G helps it:
@@ -194,7 +186,7 @@ def build_trainer(candidate: Candidate, images: Tensor) -> GANTrainer:
     """The candidate's trainer on `images` (N, 1, 28, 28) in [-1, 1], on the CPU, seeded as lesson 06."""
     c = candidate
     cfg = DCGANConfig(device="cpu", z_dim=100 + c.pieces, width=c.width, lr_d=c.lr_d, lr_g=c.lr_g,
-                      beta1=c.beta1, batch_size=c.batch_size, ema=c.ema)
+                      beta1=c.beta1, batch_size=c.batch_size, ema=c.ema, seed=c.seed)
     seed_everything(cfg.seed)
     generator, discriminator = networks(c, cfg.z_dim)
     sample_real = BatchSampler(to_channels_last(images), cfg.batch_size, seed=cfg.seed)
@@ -204,14 +196,7 @@ def build_trainer(candidate: Candidate, images: Tensor) -> GANTrainer:
 
 
 # -- training on the clock -----------------------------------------------------------------------------------------
-class StudyClock(DigitClock):
-    """A DigitClock (which scores the EMA of G when the trainer keeps one, else G) on fixed noise drawn like the
-    trainer's."""
-
-    def __init__(self, trainer: GANTrainer, classifier: nn.Module, every: float = 5.0, n: int = MIN_SAMPLES):
-        super().__init__(trainer, classifier, every=every, n=n)
-        if isinstance(trainer.latent, PiecesNoise):
-            self.z = trainer.latent.draw(n, "cpu", torch.Generator().manual_seed(1))
+StudyClock = DigitClock  # scores the EMA of G when the trainer keeps one, on fixed noise drawn like the trainer's
 
 
 def train_for(trainer: GANTrainer, clock: DigitClock, seconds: float,
@@ -252,7 +237,7 @@ def summarize(candidate: Candidate, log: list[dict], seconds: float) -> dict:
     best, last = max(curve, key=lambda p: p["score"]), curve[-1]
     half = next((p for p in curve if p["seconds"] >= seconds / 2), last)  # the first scoring from half-time on
     reached = next((round(r["seconds"], 2) for r in log if recognizable(r)), None)
-    return {"candidate": candidate.name, "settings": settings(candidate), "steps": last["steps"],
+    return {"candidate": candidate.name, "seed": candidate.seed, "settings": settings(candidate), "steps": last["steps"],
             "score_half": half["score"], "score_end": last["score"], "best_score": best["score"],
             "best_at_s": best["seconds"], "kl_end": last["kl"], "classes_end": last["classes"],
             "confidence_end": last["confidence"], "reached_s": reached, "curve": curve}
@@ -284,15 +269,32 @@ def command_line(argv: list[str]) -> str:
 
 
 def table(rows: list[dict], seconds: float) -> str:
-    """The rows as a Markdown table."""
+    """The rows as a Markdown table; a candidate trained on several seeds has a row per seed."""
+    seeded = len({r.get("seed", 0) for r in rows}) > 1
     lines = [f"| candidate | steps in {seconds:g} s | score at {seconds / 2:g} s | score at {seconds:g} s "
              "| best score (at s) | KL at end | classes at end | confidence at end | recognizable at |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         reached = "not reached" if r["reached_s"] is None else f"{r['reached_s']:.0f} s"
-        lines.append(f"| {r['candidate']} | {r['steps']:,} | {r['score_half']:.2f} | {r['score_end']:.2f} "
+        name = f"{r['candidate']} (seed {r.get('seed', 0)})" if seeded else r["candidate"]
+        lines.append(f"| {name} | {r['steps']:,} | {r['score_half']:.2f} | {r['score_end']:.2f} "
                      f"| {r['best_score']:.2f} ({r['best_at_s']:.0f}) | {r['kl_end']:.3f} | {r['classes_end']} "
                      f"| {r['confidence_end']:.3f} | {reached} |")
+    return "\n".join(lines)
+
+
+def by_seed_table(rows: list[dict], seconds: float) -> str:
+    """A row per candidate over its seeds: mean and spread of the score at the end, and each seed's time to the bar."""
+    lines = [f"| candidate | seeds | score at {seconds:g} s, mean ± std | lowest | reached the bar | at (s, each seed) |",
+             "|---|---|---|---|---|---|"]
+    for name in dict.fromkeys(r["candidate"] for r in rows):
+        mine = [r for r in rows if r["candidate"] == name]
+        scores = torch.tensor([r["score_end"] for r in mine], dtype=torch.float64)
+        std = scores.std().item() if len(mine) > 1 else 0.0
+        times = ", ".join("-" if r["reached_s"] is None else f"{r['reached_s']:.0f}" for r in mine)
+        reached = sum(r["reached_s"] is not None for r in mine)
+        lines.append(f"| {name} | {len(mine)} | {scores.mean().item():.2f} ± {std:.2f} | {scores.min().item():.2f} "
+                     f"| {reached} of {len(mine)} | {times} |")
     return "\n".join(lines)
 
 
@@ -306,6 +308,11 @@ def findings(rows: list[dict], seconds: float) -> list[str]:
         ratio = best["score_end"] / lesson["score_end"]
         out[0] += f", {gain:+.2f} over lesson 06's DCGAN ({lesson['score_end']:.2f}; x{ratio:.2f})"
     out[0] += "."
+    chosen = [r for r in rows if r["candidate"] == CHOSEN]
+    if chosen:
+        scores = ", ".join(f"{r['score_end']:.2f}" for r in chosen)
+        out.append(f"Lesson 06's model for digits within a minute (`image_training.MLPDigitsConfig`): {CHOSEN}; "
+                   f"score at {seconds:g} s: {scores}.")
     met = [r for r in rows if r["reached_s"] is not None]
     out.append("Met the bar within the budget: " + (", ".join(f"{r['candidate']} at {r['reached_s']:.0f} s"
                                                                  for r in met) if met else "none."))
@@ -314,6 +321,7 @@ def findings(rows: list[dict], seconds: float) -> list[str]:
 
 def markdown(command: str, machine_line: str, rows: list[dict], real: dict, seconds: float, every: float) -> str:
     """digits_study.md: the command first, then the machine, the real-data score, the table and the findings."""
+    seeded = len({r.get("seed", 0) for r in rows}) > 1
     return "\n".join([
         f"# `{command}`", "",
         f"Machine: {machine_line}. Each candidate trained for {seconds:g} s of training time (scoring excluded), "
@@ -323,11 +331,16 @@ def markdown(command: str, machine_line: str, rows: list[dict], real: dict, seco
         f"Real digits ({real['n']:,} held out from the classifier's training): score {real['score']:.2f}, "
         f"KL {real['kl']:.3f}, {real['classes']} classes, confidence {real['confidence']:.3f}.", "",
         table(rows, seconds), "",
+        *([by_seed_table(rows, seconds), ""] if seeded else []),
         *[f"- {line}" for line in findings(rows, seconds)], "",
+        *(["Runs made by different commands (joined by &&) may have met the machine faster or slower: compare their "
+           "steps, not only their scores.", ""] if " && " in command else []),
+        *(["Three seeds of the chosen candidate and of each step between lesson 05's MLP GAN and it: "
+           "[`digits_study_seeds/digits_study.md`](digits_study_seeds/digits_study.md).", ""] if not seeded else []),
         "Settings of each candidate (where it differs from lesson 06's DCGAN) and its whole curve: "
         "[`digits_study.json`](digits_study.json). Score over training time: [`digits_study.png`](digits_study.png).",
-        "", "This study replaces the earlier tables of this file, which ranked lesson 06's variants by mean "
-        "confidence (the old bar).", ""])
+        "", *(["This study replaces the earlier tables of this file, which ranked lesson 06's variants by mean "
+               "confidence (the old bar).", ""] if not seeded else [])])
 
 
 TRAINING_KNOBS = ("lr_d", "lr_g", "batch_size", "ema", "schedule", "threads")
@@ -345,10 +358,11 @@ def plot_curves(rows: list[dict], real_score: float, ax=None, title: str = "Scor
 
     if ax is None:
         ax = plt.subplots(figsize=(8, 6))[1]
+    seeded = len({r.get("seed", 0) for r in rows}) > 1
     for i, r in enumerate(rows):
         seconds, scores = zip(*[(p["seconds"], p["score"]) for p in r["curve"]])
         ax.plot(seconds, scores, color=f"C{i % 10}", linestyle=("-", "--", ":")[i // 10 % 3], marker=".",
-                label=r["candidate"])
+                label=f"{r['candidate']} (seed {r.get('seed', 0)})" if seeded else r["candidate"])
     ax.axhline(8.0, color="black", linestyle="--", linewidth=1, label="the bar: 8.0")
     ax.axhline(real_score, color="gray", linestyle=":", linewidth=2, label=f"real digits: {real_score:.2f}")
     ax.set(xlabel="training seconds (scoring excluded)", ylabel="classifier score (2,000 samples)", title=title,
@@ -390,6 +404,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--every", type=float, default=5.0, help="seconds of training between scorings (default 5)")
     parser.add_argument("--candidates", default="", help="comma-separated subset of: "
                         + ", ".join(c.name for c in CANDIDATES) + " (default: all)")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds; each candidate trains once per seed "
+                        "(default 0)")
+    parser.add_argument("--merge", action="store_true", help="add these runs to the report already in --out (a "
+                        "candidate's run on a seed replaces the one there), and this command to its commands")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="folder of the outputs")
     args = parser.parse_args(argv)
     for name in ("seconds", "every"):
@@ -402,6 +420,12 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = [name for name in wanted if name not in by_name]
     if unknown:
         parser.error(f"--candidates: unknown {', '.join(unknown)}; known: {', '.join(by_name)}")
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+    except ValueError:
+        parser.error(f"--seeds: {args.seeds!r} is not a comma-separated list of whole numbers, e.g. 0,1,2")
+    if not seeds or min(seeds) < 0:
+        parser.error(f"--seeds: {args.seeds!r}: give one or more seeds >= 0, e.g. 0,1,2")
     if not args.out.is_dir():
         parser.error(f"--out: {str(args.out)!r} is not an existing folder")
     torch.set_num_threads(1)
@@ -412,11 +436,33 @@ def main(argv: list[str] | None = None) -> dict:
     images = mnist_images("cpu")[0]
     report["candidates"] = []
     for name in wanted:
-        report["candidates"].append(run_candidate(by_name[name], classifier, images, args.seconds, args.every))
-        print(json.dumps({k: v for k, v in report["candidates"][-1].items() if k != "curve"}), file=sys.stderr)
+        for seed in seeds:
+            candidate = replace(by_name[name], seed=seed)
+            report["candidates"].append(run_candidate(candidate, classifier, images, args.seconds, args.every))
+            print(json.dumps({k: v for k, v in report["candidates"][-1].items() if k != "curve"}), file=sys.stderr)
+    if args.merge:
+        report = merged(args.out / "digits_study.json", report)
     write_outputs(args.out, report)
     print(table(report["candidates"], args.seconds))
     return report
+
+
+def merged(path: Path, new: dict) -> dict:
+    """The report in `path` with the runs of `new` added: a candidate's run on a seed replaces the one there; the
+    commands are joined with && (together they make the report again), the machines with ; ."""
+    if not path.is_file():
+        return new
+    old = json.loads(path.read_text())
+    for name in ("seconds", "every", "samples"):
+        if old[name] != new[name]:
+            raise SystemExit(f"--merge: {path} was made with {name}={old[name]}, this run has {new[name]}; "
+                             f"use the same --{name}, or another --out")
+    fresh = {(r["candidate"], r.get("seed", 0)) for r in new["candidates"]}
+    rows = [r for r in old["candidates"] if (r["candidate"], r.get("seed", 0)) not in fresh] + new["candidates"]
+    first = {name: i for i, name in reversed(list(enumerate(r["candidate"] for r in rows)))}
+    rows.sort(key=lambda r: (first[r["candidate"]], r.get("seed", 0)))  # a candidate's seeds together, in order
+    machines = old["machine"] if new["machine"] == old["machine"] else f"{old['machine']}; then {new['machine']}"
+    return {**new, "command": f"{old['command']} && {new['command']}", "machine": machines, "candidates": rows}
 
 
 if __name__ == "__main__":

@@ -258,7 +258,9 @@ class DigitClock:
         check_int("n", n, 10, 10**6)
         check_float("min_score", min_score, 1.0, float(N_CLASSES))
         self.trainer, self.classifier, self.every, self.min_score = trainer, classifier, every, min_score
-        self.z = torch.randn(n, trainer.z_dim, generator=torch.Generator().manual_seed(seed))
+        latent = getattr(trainer, "latent", None)  # the trainer's noise: drawn as it draws its own
+        self.z = (latent.draw(n, "cpu", torch.Generator().manual_seed(seed)) if hasattr(latent, "draw") else
+                  torch.randn(n, trainer.z_dim, generator=torch.Generator().manual_seed(seed)))
         n_classes = getattr(getattr(trainer, "config", None), "n_classes", 0)
         self.condition = (torch.arange(n) % n_classes,) if n_classes else ()
         self.seconds, self.reached, self.log = 0.0, None, []

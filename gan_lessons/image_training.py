@@ -1,4 +1,5 @@
-"""Training on MNIST: lesson 06's DCGAN (its settings, a trainer built from them) and lesson 09's conditional GAN.
+"""Training on MNIST: lesson 06's DCGAN and its MLP GAN for digits within a minute on a CPU (their settings, a trainer
+built from each) and lesson 09's conditional GAN.
 
 Speed comes from the data path and memory layout, not from changing the algorithm: the whole training set
 sits on the training device as one tensor and batches are drawn there by index (`data.BatchSampler`: no
@@ -10,7 +11,9 @@ the checkpoint's parameter names).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -19,7 +22,8 @@ from .config import AMP_NAMES, DEVICE_NAMES, MODEL, RUN, GANConfig, get_device, 
 from .data.images import BatchSampler, to_unit_range
 from .data.mnist import load_mnist_for_training
 from .models import (ConditionalMLPDiscriminator, ConditionalMLPGenerator, DCGANDiscriminator, DCGANGenerator,
-                     ProjectionDiscriminator, dcgan_init)
+                     ImageMLPGenerator, ProjectionDiscriminator, dcgan_init, image_mlp_discriminator)
+from .latent import PiecesNoise
 from .training import GANTrainer
 
 
@@ -46,6 +50,50 @@ class DCGANConfig(GANConfig):
     def arch(self) -> dict:
         """What `python -m gan_lessons evaluate` needs to rebuild G from a checkpoint: the "arch" entry."""
         return {"generator": "dcgan", "z_dim": self.z_dim, "width": self.width}
+
+
+@dataclass(frozen=True)
+class MLPDigitsConfig(GANConfig):
+    """Settings of lesson 06's model for recognizable digits within a minute on a laptop CPU: lesson 05's MLP GAN
+    with a wider G (110 -> w -> 2w -> 784, tanh) reading noise made of 10 pieces, D 784 -> 256 -> 128 -> 1, Adam 1e-3
+    without momentum, and samples drawn from an average of G's weights. `python -m benchmarks.digits_study` chose it over lesson 06's DCGAN and 23
+    other candidates, on the same clock and scorer (benchmarks/digits_study.md)."""
+
+    z_dim: int = setting(110, "G's input: 100 Gaussian numbers, then the `pieces` numbers that name a piece",
+                         kind=MODEL, low=2, high=1024)
+    pieces: int = setting(10, "the noise is made of this many separate pieces (latent.PiecesNoise): z = [g, "
+                              "scale * onehot(c)], c uniform", kind=MODEL, low=1, high=1000)
+    piece_scale: float = setting(4.0, "how far apart the pieces lie (g has standard deviation 1)", kind=MODEL,
+                                 low=0.0, high=100.0, include_low=False)
+    width: int = setting(256, "G's first hidden layer; its second has 2w (the source articles' G has w = 128)",
+                         kind=MODEL, low=1, high=4096)
+    lr_d: float = setting(1e-3, "Adam learning rate of D", low=0.0, high=1.0, include_low=False)
+    lr_g: float = setting(1e-3, "Adam learning rate of G", low=0.0, high=1.0, include_low=False)
+    beta1: float = setting(0.0, "Adam's momentum: 0, as Miyato et al. (2018) train, scored higher than DCGAN's 0.5 "
+                                "here", low=0.0, high=0.9999)
+    ema: float = setting(0.999, "beta of the average of G's weights that draws the samples (lesson 08's EMA)",
+                         low=0.0, high=0.99999)
+    batch_size: int = setting(64, "real images (and as many generated) per step", kind="data", low=1, high=65536)
+    seed: int = setting(0, "seeds the weights, the noise and the batches", kind=RUN, low=0, high=2**32 - 1)
+    device: str = setting("auto", "auto picks cuda, then mps, then cpu", kind=RUN, choices=DEVICE_NAMES)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.pieces >= self.z_dim:
+            raise ValueError(f"pieces={self.pieces} is not allowed; it must be below z_dim={self.z_dim}, which counts "
+                             "the Gaussian numbers and the pieces' numbers together")
+
+    def arch(self) -> dict:
+        """What `python -m gan_lessons evaluate` needs to rebuild G from a checkpoint: the "arch" entry."""
+        return {"generator": "mlp", "z_dim": self.z_dim, "widths": [self.width, 2 * self.width]}
+
+
+class PiecesGANTrainer(GANTrainer):
+    """A GANTrainer whose G reads noise made of pieces (`latent.PiecesNoise`, as its MLPDigitsConfig says)."""
+
+    def _use(self, config: MLPDigitsConfig) -> None:
+        super()._use(config)
+        self.latent = PiecesNoise(config.z_dim - config.pieces, config.pieces, config.piece_scale)
 
 
 class ImageGANTrainer(GANTrainer):
@@ -101,16 +149,50 @@ def make_dcgan_trainer(cfg: DCGANConfig = DCGANConfig(), images: Tensor | None =
     return trainer
 
 
+def make_mlp_digits_trainer(cfg: MLPDigitsConfig = MLPDigitsConfig(), images: Tensor | None = None) -> GANTrainer:
+    """A trainer for the MLP GAN of `cfg` on `images` (default: MNIST), everything on the device `cfg` names; sample
+    the average of G's weights with `trainer.sample(n, average=True)`."""
+    device = get_device(cfg.device)
+    seed_everything(cfg.seed)
+    x = mnist_images(device)[0] if images is None else to_channels_last(images.to(device))
+    generator = ImageMLPGenerator(cfg.z_dim, (cfg.width, 2 * cfg.width)).to(device)
+    discriminator = image_mlp_discriminator().to(device)
+    return PiecesGANTrainer(generator, discriminator, BatchSampler(x, cfg.batch_size, seed=cfg.seed), cfg)
+
+
+# The seeded runs of benchmarks/digits_study that lesson 06 reads: what made its MLP GAN reach the bar
+DIGITS_STUDY = Path(__file__).resolve().parents[1] / "benchmarks" / "digits_study_seeds" / "digits_study.json"
+DIGITS_STUDY_COMMAND = " && ".join([  # the commands at the top of its digits_study.md
+    "OMP_NUM_THREADS=1 python -m benchmarks.digits_study --seconds 60 --seeds 0,1,2 --candidates 'mlp lr "
+    "1e-3,mlp ema 0.999,mlp ema 0.999 beta1 0,mlp wide G ema 0.999 beta1 0,mlp 10 noise pieces' --out "
+    "benchmarks/digits_study_seeds",
+    "OMP_NUM_THREADS=1 python -m benchmarks.digits_study --seconds 60 --seeds 0,1,2 --candidates 'mlp "
+    "wide G 10 noise pieces ema 0.999 beta1 0' --merge --out benchmarks/digits_study_seeds",
+    "OMP_NUM_THREADS=1 python -m benchmarks.digits_study --seconds 60 --seeds 2 --candidates 'mlp lr "
+    "1e-3' --merge --out benchmarks/digits_study_seeds",
+])
+
+
+def digits_study(path: Path = DIGITS_STUDY) -> list[dict]:
+    """The rows of the seeded digits study (a row per candidate and seed: its score at the end, time to the bar,
+    steps and curve), as `DIGITS_STUDY_COMMAND` wrote them."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; make it with: {DIGITS_STUDY_COMMAND}")
+    return json.loads(path.read_text(encoding="utf-8"))["candidates"]
+
+
 # -- lesson 09's conditional GAN ----------------------------------------------------------------------------------
 def conditional_mnist_trainer(images: Tensor, labels: Tensor, seed: int = 0, projection: bool = True) -> GANTrainer:
     """The conditional GAN of lesson 09 on images (N, 1, 28, 28) in [-1, 1], before any step: G 110-128-256-784, a
-    projection (or, with projection=False, a concatenation) discriminator 784-256-128, Adam 1e-3, batch 64."""
+    projection (or, with projection=False, a concatenation) discriminator 784-256-128, Adam 1e-3, batch 64, and an
+    average of G's weights (EMA, beta 0.99, averaging from step 150 on: `trainer.sample(n, average=True)`)."""
     seed_everything(seed)
     generator = ConditionalMLPGenerator(100, 10, (128, 256)).to(images.device)
     discriminator = (ProjectionDiscriminator if projection else ConditionalMLPDiscriminator)(10, (256, 128))
     return GANTrainer(generator, discriminator.to(images.device),
                       BatchSampler(images, 64, seed=seed, labels=labels), z_dim=100, n_classes=10,
-                      lr_d=1e-3, lr_g=1e-3)
+                      lr_d=1e-3, lr_g=1e-3, ema=0.99, ema_start=150)
 
 
 def train_conditional_mnist(images: Tensor, labels: Tensor, n_steps: int, seed: int = 0,

@@ -2,7 +2,7 @@
 between two noise vectors (lesson 06's interpolations).
 
 A trainer draws its noise through one of these objects, chosen once from its configuration (n_classes = 0 or
-K): `Noise` for G(z), `LabelledNoise` for G(z, y). Each also says how a real batch splits into the samples and
+K): `Noise` for G(z), `LabelledNoise` for G(z, y); lesson 06's MLP GAN reads `PiecesNoise`. Each also says how a real batch splits into the samples and
 their condition, so that the trainer's steps read the same for both.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .config import check_int
@@ -33,6 +34,36 @@ class Noise:
     def split(self, batch: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
         """A real batch as (x, condition): (x, ())."""
         return batch, ()
+
+    def draw(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> Tensor:
+        """z (n, z_dim) from `generator` (e.g. a seeded one, for fixed noise to watch G by)."""
+        return torch.randn(n, self.z_dim, generator=generator).to(device)
+
+
+class PiecesNoise(Noise):
+    """z = [g, scale * onehot(c)] with g ~ N(0, I) (`gaussian` numbers) and c uniform over `pieces`: a noise space
+    made of `pieces` separate Gaussian clouds, `scale` apart on their own axes, so that a continuous G can give each
+    piece its own digits without drawing in-between images on the way from one piece to the next."""
+
+    def __init__(self, gaussian: int, pieces: int, scale: float = 4.0):
+        check_int("gaussian", gaussian, 1, 10**6)
+        check_int("pieces", pieces, 1, 10**4)
+        super().__init__(gaussian + pieces)
+        self.gaussian, self.pieces, self.scale = gaussian, pieces, float(scale)
+
+    def __call__(self, n: int, device: torch.device | str = "cpu") -> tuple[Tensor, tuple[Tensor, ...]]:
+        """(z, ()): the trainer's noise, without a condition."""
+        return self.draw(n, device), ()
+
+    def draw(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> Tensor:
+        """z (n, gaussian + pieces)."""
+        g = torch.randn(n, self.gaussian, generator=generator).to(device)
+        c = torch.randint(0, self.pieces, (n,), generator=generator).to(device)
+        return torch.cat([g, self.scale * F.one_hot(c, self.pieces).float()], dim=1)
+
+    def code(self, z: Tensor) -> Tensor:
+        """The piece c (n,) each z was drawn from."""
+        return z[:, self.gaussian:].argmax(dim=1)
 
 
 class LabelledNoise(Noise):

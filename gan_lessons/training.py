@@ -335,11 +335,16 @@ class GANTrainer:
                     callback(self.step_count, metrics)
         return self.history
 
-    def sample(self, n: int | Tensor) -> Tensor:
+    def sample(self, n: int | Tensor, average: bool = False) -> Tensor:
         """n generated samples (for a conditional GAN: n labels 0, 1, ..., or a tensor of labels), on the CPU, without
-        gradients, G in eval mode (batch norm uses its running statistics)."""
-        z, y = self.latent.for_samples(n, next(self.generator.parameters()).device)
-        return generate(self.generator, z, *y)
+        gradients, G in eval mode (batch norm uses its running statistics). With `average=True` they come from the
+        average of G's weights (`trainer.ema.generator`), which needs `ema` > 0 in the configuration."""
+        if average and self.ema is None:
+            raise ValueError(tr("average=True needs an average of G's weights: set ema > 0 in the configuration "
+                                "(e.g. ema=0.99), or sample G with average=False"))
+        G = self.ema.generator if average else self.generator
+        z, y = self.latent.for_samples(n, next(G.parameters()).device)
+        return generate(G, z, *y)
 
     # -- checkpoints (checkpoints.py) ---------------------------------------------------------------------
     def state_dict(self) -> dict:

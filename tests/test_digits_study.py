@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
-from benchmarks.digits_study import (CANDIDATES, LESSON_06, MLP, SCHEDULES, Candidate, PiecesNoise, StudyClock,
-                                     build_trainer, main, markdown, summarize, train_for, write_outputs)
+from benchmarks.digits_study import (CANDIDATES, CHOSEN, LESSON_06, MLP, SCHEDULES, Candidate, PiecesNoise, StudyClock,
+                                     build_trainer, by_seed_table, main, markdown, settings, summarize, table,
+                                     train_for, write_outputs)
 from gan_lessons.classifier import predict_proba
 from gan_lessons.image_metrics import digit_scores
-from gan_lessons.image_training import DCGANConfig, make_dcgan_trainer
+from gan_lessons.image_training import DCGANConfig, MLPDigitsConfig, make_dcgan_trainer, make_mlp_digits_trainer
 from gan_lessons.latent import Noise
 from gan_lessons.models import ImageMLPGenerator, generate
 
@@ -157,3 +159,30 @@ def test_the_report_starts_with_the_command(tmp_path):
                              "samples": 2000, "real": real, "candidates": rows})
     assert (tmp_path / "digits_study.md").read_text().startswith(f"# `{command}`\n")
     assert (tmp_path / "digits_study.png").stat().st_size > 0 and (tmp_path / "digits_study.json").exists()
+
+
+def test_seeds_change_the_run_and_the_report_gives_their_spread():
+    a, b = (settings(replace(MLP, seed=seed)) for seed in (0, 1))
+    assert a == b and "seed" not in a  # a seed is not a setting of the model
+    rows = [summarize(replace(MLP, seed=seed), _log(scores), 10) for seed, scores in ((0, [5.0, 8.1]), (1, [5.0, 7.1]))]
+    assert [r["seed"] for r in rows] == [0, 1]
+    text = by_seed_table(rows, 10)
+    assert "| mlp lr 1e-3 | 2 | 7.60 ± 0.71 | 7.10 | 1 of 2 | 10, - |" in text
+    assert "| mlp lr 1e-3 (seed 1) |" in table(rows, 10)
+
+
+def test_lesson_06s_mlp_default_trains_as_the_candidate_the_study_chose():
+    chosen = next(c for c in CANDIDATES if c.name == CHOSEN)
+    images, trainers = _images(), []
+    for build in (lambda: build_trainer(chosen, images),
+                  lambda: make_mlp_digits_trainer(MLPDigitsConfig(device="cpu"), images)):
+        trainers.append(build())
+        for _ in range(3):
+            trainers[-1].step()  # before the next one is built: the steps' noise comes from torch's global generator
+    ours, library = trainers
+    assert library.config.ema == chosen.ema > 0 and library.config.beta1 == chosen.beta1
+    for a, b in zip((*ours.ema.generator.parameters(), *ours.discriminator.parameters()),
+                    (*library.ema.generator.parameters(), *library.discriminator.parameters()), strict=True):
+        assert torch.equal(a, b)
+    assert f"(`image_training.MLPDigitsConfig`): {CHOSEN}; score at 10 s: 8.10." in markdown("c", "m", [summarize(chosen, _log([5.0, 8.1]), 10)],
+                              {"n": 2000, "score": 9.6, "kl": 0.001, "classes": 10, "confidence": 0.99}, 10, 5)
