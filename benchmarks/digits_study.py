@@ -121,6 +121,8 @@ CANDIDATES = (
             beta1=0.0),
     replace(MLP, name="mlp wide G batch 256 ema 0.999 beta1 0", g_widths=(256, 512), batch_size=256, ema=0.999,
             beta1=0.0),
+    replace(MLP, name="mlp wide G 10 noise pieces D 256 ema 0.999 beta1 0", g_widths=(256, 512), d_widths=(256,),
+            pieces=10, ema=0.999, beta1=0.0),
 )
 
 # Lesson 06's model for digits within a minute (image_training.MLPDigitsConfig, which a test keeps equal to it)

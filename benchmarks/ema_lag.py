@@ -30,7 +30,7 @@ def rows(steps: list[int], start: int) -> list[dict]:
     starts as a copy of G at step `start` (None before it), on the same 1,000 samples."""
     images, labels, _ = load_mnist_for_training()
     trainer = conditional_mnist_trainer(to_unit_range(images), labels)
-    trainer.configure(ema=BETA)
+    trainer.configure(ema=BETA, ema_start=0)  # an average from the first step (the trainer's own starts at 150)
     classifier = load_classifier(verbose=False)
     wanted = torch.arange(1000) % 10
     z = torch.randn(1000, 100, generator=torch.Generator().manual_seed(0))

@@ -183,22 +183,25 @@ def digits_study(path: Path = DIGITS_STUDY) -> list[dict]:
 
 
 # -- lesson 09's conditional GAN ----------------------------------------------------------------------------------
-def conditional_mnist_trainer(images: Tensor, labels: Tensor, seed: int = 0, projection: bool = True) -> GANTrainer:
+def conditional_mnist_trainer(images: Tensor, labels: Tensor, seed: int = 0, projection: bool = True,
+                              d_widths: tuple[int, ...] = (256,), beta1: float = 0.0, ema: float = 0.995) -> GANTrainer:
     """The conditional GAN of lesson 09 on images (N, 1, 28, 28) in [-1, 1], before any step: G 110-128-256-784, a
-    projection (or, with projection=False, a concatenation) discriminator 784-256-128, Adam 1e-3, batch 64, and an
-    average of G's weights (EMA, beta 0.99, averaging from step 150 on: `trainer.sample(n, average=True)`)."""
+    projection (or, with projection=False, a concatenation) discriminator with one hidden layer (784-256), Adam 1e-3
+    without momentum (beta1 0), batch 64, and an average of G's weights (EMA, beta 0.995, averaging from step 150 on:
+    `trainer.sample(n, average=True)`); `python -m benchmarks.conditional_study` measured these choices. Lessons 10
+    and 11 pass their numbers' settings: d_widths=(256, 128), beta1=0.5 (lesson 09's earlier D and Adam)."""
     seed_everything(seed)
     generator = ConditionalMLPGenerator(100, 10, (128, 256)).to(images.device)
-    discriminator = (ProjectionDiscriminator if projection else ConditionalMLPDiscriminator)(10, (256, 128))
+    discriminator = (ProjectionDiscriminator if projection else ConditionalMLPDiscriminator)(10, tuple(d_widths))
     return GANTrainer(generator, discriminator.to(images.device),
                       BatchSampler(images, 64, seed=seed, labels=labels), z_dim=100, n_classes=10,
-                      lr_d=1e-3, lr_g=1e-3, ema=0.99, ema_start=150)
+                      lr_d=1e-3, lr_g=1e-3, beta1=beta1, ema=ema, ema_start=150)
 
 
 def train_conditional_mnist(images: Tensor, labels: Tensor, n_steps: int, seed: int = 0,
-                            projection: bool = True, progress: bool = False) -> GANTrainer:
-    """`conditional_mnist_trainer`, trained `n_steps` steps."""
-    trainer = conditional_mnist_trainer(images, labels, seed, projection)
+                            projection: bool = True, progress: bool = False, **settings) -> GANTrainer:
+    """`conditional_mnist_trainer` (its `settings`: d_widths, beta1, ema), trained `n_steps` steps."""
+    trainer = conditional_mnist_trainer(images, labels, seed, projection, **settings)
     trainer.run(n_steps, progress=progress)
     return trainer
 
