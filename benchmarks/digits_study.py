@@ -239,7 +239,8 @@ def summarize(candidate: Candidate, log: list[dict], seconds: float) -> dict:
     best, last = max(curve, key=lambda p: p["score"]), curve[-1]
     half = next((p for p in curve if p["seconds"] >= seconds / 2), last)  # the first scoring from half-time on
     reached = next((round(r["seconds"], 2) for r in log if recognizable(r)), None)
-    return {"candidate": candidate.name, "seed": candidate.seed, "settings": settings(candidate), "steps": last["steps"],
+    return {"candidate": candidate.name, "seed": candidate.seed, "settings": settings(candidate),
+            "steps": last["steps"],
             "score_half": half["score"], "score_end": last["score"], "best_score": best["score"],
             "best_at_s": best["seconds"], "kl_end": last["kl"], "classes_end": last["classes"],
             "confidence_end": last["confidence"], "reached_s": reached, "curve": curve}

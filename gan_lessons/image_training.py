@@ -56,8 +56,8 @@ class DCGANConfig(GANConfig):
 class MLPDigitsConfig(GANConfig):
     """Settings of lesson 06's model for recognizable digits within a minute on a laptop CPU: lesson 05's MLP GAN
     with a wider G (110 -> w -> 2w -> 784, tanh) reading noise made of 10 pieces, D 784 -> 256 -> 128 -> 1, Adam 1e-3
-    without momentum, and samples drawn from an average of G's weights. `python -m benchmarks.digits_study` chose it over lesson 06's DCGAN and 23
-    other candidates, on the same clock and scorer (benchmarks/digits_study.md)."""
+    without momentum, and samples drawn from an average of G's weights. `python -m benchmarks.digits_study` chose it
+    over lesson 06's DCGAN and 29 other candidates, on the same clock and scorer (benchmarks/digits_study.md)."""
 
     z_dim: int = setting(110, "G's input: 100 Gaussian numbers, then the `pieces` numbers that name a piece",
                          kind=MODEL, low=2, high=1024)
@@ -162,29 +162,22 @@ def make_mlp_digits_trainer(cfg: MLPDigitsConfig = MLPDigitsConfig(), images: Te
 
 # The seeded runs of benchmarks/digits_study that lesson 06 reads: what made its MLP GAN reach the bar
 DIGITS_STUDY = Path(__file__).resolve().parents[1] / "benchmarks" / "digits_study_seeds" / "digits_study.json"
-DIGITS_STUDY_COMMAND = " && ".join([  # the commands at the top of its digits_study.md
-    "OMP_NUM_THREADS=1 python -m benchmarks.digits_study --seconds 60 --seeds 0,1,2 --candidates 'mlp lr "
-    "1e-3,mlp ema 0.999,mlp ema 0.999 beta1 0,mlp wide G ema 0.999 beta1 0,mlp 10 noise pieces' --out "
-    "benchmarks/digits_study_seeds",
-    "OMP_NUM_THREADS=1 python -m benchmarks.digits_study --seconds 60 --seeds 0,1,2 --candidates 'mlp "
-    "wide G 10 noise pieces ema 0.999 beta1 0' --merge --out benchmarks/digits_study_seeds",
-    "OMP_NUM_THREADS=1 python -m benchmarks.digits_study --seconds 60 --seeds 2 --candidates 'mlp lr "
-    "1e-3' --merge --out benchmarks/digits_study_seeds",
-])
 
 
 def digits_study(path: Path = DIGITS_STUDY) -> list[dict]:
     """The rows of the seeded digits study (a row per candidate and seed: its score at the end, time to the bar,
-    steps and curve), as `DIGITS_STUDY_COMMAND` wrote them."""
+    steps and curve), as the commands at the top of the digits_study.md beside it wrote them."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; make it with: {DIGITS_STUDY_COMMAND}")
+        raise FileNotFoundError(f"{path} is missing; make it with the commands at the top of "
+                                f"{path.with_suffix('.md')} (git restores both: git checkout -- {path.parent})")
     return json.loads(path.read_text(encoding="utf-8"))["candidates"]
 
 
 # -- lesson 09's conditional GAN ----------------------------------------------------------------------------------
 def conditional_mnist_trainer(images: Tensor, labels: Tensor, seed: int = 0, projection: bool = True,
-                              d_widths: tuple[int, ...] = (256,), beta1: float = 0.0, ema: float = 0.995) -> GANTrainer:
+                              d_widths: tuple[int, ...] = (256,), beta1: float = 0.0,
+                              ema: float = 0.995) -> GANTrainer:
     """The conditional GAN of lesson 09 on images (N, 1, 28, 28) in [-1, 1], before any step: G 110-128-256-784, a
     projection (or, with projection=False, a concatenation) discriminator with one hidden layer (784-256), Adam 1e-3
     without momentum (beta1 0), batch 64, and an average of G's weights (EMA, beta 0.995, averaging from step 150 on:

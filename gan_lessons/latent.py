@@ -2,8 +2,8 @@
 between two noise vectors (lesson 06's interpolations).
 
 A trainer draws its noise through one of these objects, chosen once from its configuration (n_classes = 0 or
-K): `Noise` for G(z), `LabelledNoise` for G(z, y); lesson 06's MLP GAN reads `PiecesNoise`. Each also says how a real batch splits into the samples and
-their condition, so that the trainer's steps read the same for both.
+K): `Noise` for G(z), `LabelledNoise` for G(z, y); lesson 06's MLP GAN reads `PiecesNoise`. Each also says how a
+real batch splits into the samples and their condition, so that the trainer's steps read the same for both.
 """
 from __future__ import annotations
 
