@@ -6,7 +6,10 @@ class histogram within KL 0.05 of uniform. Each candidate trains for `--seconds`
 on one torch thread unless it says otherwise. Every `--every` seconds of training its samples of fixed noise are
 scored (`DigitClock`, whose stopwatch leaves the scoring time out); a candidate with an EMA of G is scored on the
 averaged G, the one a student would sample. The curves go to digits_study.json, the table to digits_study.md and
-the plot of score over training seconds to digits_study.png, in `--out` (default: benchmarks/).
+the plot of score over training seconds to digits_study.png, in `--out` (default: benchmarks/). Every candidate
+trains with autograd (GANTrainer's own step); `image_training.make_mlp_digits_trainer` trains the chosen one on a
+CPU with the same updates and a backward pass written by hand (fast_mlp.py), whose gain `make bench` records
+(time_to_digits.mlp_steps_per_s).
 
 The candidates: lesson 06's DCGAN and a wider one; the source articles' MLP GAN (G 100-128-256-784 with tanh, D
 784-256-128, Adam, batch 64) at two learning rates; hybrids of the two; a wider and a deeper MLP; an EMA of G at

@@ -9,14 +9,14 @@ scoring is not counted, so a figure is seconds of training (resolution: EVERY). 
 earlier versions, is kept in the notes.
 
 The lesson: `make_mlp_digits_trainer(MLPDigitsConfig(device="cpu"))`, lesson 06's model for digits within a minute
-(chosen by `benchmarks/digits_study`), its default settings, scored on the average of G's weights it samples; lesson
-06's DCGAN (`DCGANConfig`) is measured beside it. Everything trains on one torch thread, as `make lab` runs the
-lessons (LAB_THREADS in the Makefile). The baseline: PyTorch's DCGAN
-example with its defaults (images resized to 64x64, ngf = ndf = 64, batch 64, Adam 2e-4 with beta1 0.5, a
-sigmoid D with BCELoss, G's step reusing the G(z) of D's step), its 64x64 samples shrunk to 28x28 to be scored.
-Both get the same time budget; one that never gets there is recorded as the budget, and the note says so. The
-lesson's last 2,000 samples go to `SAMPLES` (N x 1 x 28 x 28 in [-1, 1]), so that anyone can score them with a
-classifier of their own.
+(chosen by `benchmarks/digits_study`), its default settings, scored on the average of G's weights it samples; its
+steps run with the backward pass written by hand (fast_mlp.py), and their rate against autograd's is a record of its
+own. Lesson 06's DCGAN (`DCGANConfig`) is measured beside it. Everything trains on one torch thread, as `make lab`
+runs the lessons (LAB_THREADS in the Makefile). The baseline: PyTorch's DCGAN example with its defaults (images
+resized to 64x64, ngf = ndf = 64, batch 64, Adam 2e-4 with beta1 0.5, a sigmoid D with BCELoss, G's step reusing the
+G(z) of D's step), its 64x64 samples shrunk to 28x28 to be scored. Both get the same time budget; one that never
+gets there is recorded as the budget, and the note says so. The lesson's last 2,000 samples go to `SAMPLES` (N x 1 x
+28 x 28 in [-1, 1]), so that anyone can score them with a classifier of their own.
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from gan_lessons.image_training import (DCGANConfig, MLPDigitsConfig, conditiona
                                        make_mlp_digits_trainer)
 from gan_lessons.models import dcgan_init
 
+from .dcgan_mnist import interleaved_rates
 from .records import record
 
 EVERY = 3.0  # seconds of training between two scorings
@@ -147,10 +148,21 @@ def run(quick: bool = False) -> list[dict]:
         torch.set_num_threads(threads)
 
 
+def step_rates(images: Tensor, seconds: float, rounds: int, warmup: float) -> dict[str, float]:
+    """Steps per second of lesson 06's MLP GAN with the backward pass written by hand (the trainer's default on a
+    CPU) and with autograd, in alternating slices."""
+    cfg, x = MLPDigitsConfig(device="cpu"), to_unit_range(images)
+    trainers = {"hand": make_mlp_digits_trainer(cfg, x),
+                "autograd": make_mlp_digits_trainer(cfg, x, hand_written_backward=False)}
+    assert trainers["hand"].step_without_autograd is not None and trainers["autograd"].step_without_autograd is None
+    return interleaved_rates({name: t.step for name, t in trainers.items()}, seconds, rounds, warmup)
+
+
 def _run(quick: bool) -> list[dict]:
     budget, every, n = (1.0, 0.5, 100) if quick else (180.0, EVERY, MIN_SAMPLES)
     classifier = load_classifier(verbose=False)
     images, labels, _ = load_mnist_for_training()
+    rates = step_rates(images, *((0.2, 2, 0.05) if quick else (20.0, 10, 2.0)))
     real = digit_scores(predict_proba(classifier, to_unit_range(images[:n])))
     scored = (f"scored every {every:g} s on {n} samples (real digits: score {real['score']:.2f}, confidence "
               f"{real['confidence']:.3f}, KL {real['kl']:.3f})")
@@ -178,11 +190,18 @@ def _run(quick: bool) -> list[dict]:
     return [
         record("time_to_digits.seconds", budget if lesson is None else lesson, "s", TARGET, "lower",
                budget if baseline is None else baseline,
-               f"MLPDigitsConfig() on the CPU (the average of G's weights), {THREADS} torch thread, {scored}; "
+               f"MLPDigitsConfig() on the CPU (the average of G's weights; the backward pass by hand), {THREADS} torch "
+               f"thread, {scored}; "
                + _outcome(lesson, lesson_clock, budget)
                + (f"; its last {n} samples in {SAMPLES.relative_to(SAMPLES.parents[1])}" if not quick else "")
                + "; lesson 06's DCGAN (DCGANConfig()): " + _outcome(dcgan_seconds, dcgan_clock, dcgan_budget)
                + "; " + example_note),
+        record("time_to_digits.mlp_steps_per_s", rates["hand"], "steps/s", round(1.2 * rates["autograd"], 1), "higher",
+               rates["autograd"],
+               f"MLPDigitsConfig() on the CPU, {THREADS} torch thread: training steps per second with the backward "
+               f"pass written by hand (fast_mlp.py, make_mlp_digits_trainer's default on a CPU), against autograd "
+               f"(the baseline: hand_written_backward=False, the same updates up to float rounding); ratio "
+               f"{rates['hand'] / rates['autograd']:.2f}x; target 1.2x; alternating slices"),
         record("time_to_digits_conditional.seconds", budget if conditional_seconds is None else conditional_seconds,
                "s", 30, "lower", budget if baseline is None else baseline,
                f"lesson 09's conditional GAN (conditional_mnist_trainer), uniform labels, score >= "

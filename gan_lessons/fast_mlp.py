@@ -1,14 +1,17 @@
-r"""A faster training step for the plain 2-D MLP GAN on a CPU: GANTrainer.step's arithmetic, backward pass by hand.
+r"""A faster training step for a plain MLP GAN on a CPU (the lab's 2-D GAN, lesson 06's MLP GAN of digits):
+GANTrainer.step's arithmetic, backward pass by hand.
 
 This is a performance trick, kept out of the lessons' path: the trainer uses it only where it computes what
 `GANTrainer.d_step` and `g_step` compute (tests/test_fast_mlp.py holds the two equal), and only on a CPU, where
 a small network's step is dominated by the bookkeeping around its matrix products (autograd's graph, Adam's
 Python wrapper), not by the products. What it does differently, and nothing else:
 
-- D sees the real and the generated batch as one batch of 2N rows (one product per layer instead of two);
+- D sees the real and the generated batch as one batch of 2N rows (one product per layer instead of two), images
+  flattened to rows as D's first layer reads them;
 - the backward pass is written out: for a layer $y = x W^T + b$ with upstream gradient $g$,
   $\partial L/\partial W = g^T x$, $\partial L/\partial b = \sum_i g_i$, $\partial L/\partial x = g W$, and an
-  activation's gradient is the kernel autograd itself uses (`leaky_relu_backward`, `threshold_backward`);
+  activation's gradient is the kernel autograd itself uses (`leaky_relu_backward`, `threshold_backward`, and
+  `tanh_backward` for the tanh output of an image G);
 - Adam's update calls the fused kernel that `torch.optim.Adam(fused=True)` calls, on the optimizer's own state.
 
 It covers the non-saturating loss with no regularizer, no feature matching, no label smoothing, no instance
@@ -23,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .models import MLPDiscriminator, MLPGenerator
+from .models import ImageMLPGenerator, MLPDiscriminator, MLPGenerator
 
 LEAK = 0.2  # MLPDiscriminator's LeakyReLU slope
 
@@ -35,8 +38,8 @@ def step_without_autograd(trainer) -> Callable[[], dict[str, float]] | None:
     plain = (cfg.loss == "nonsaturating" and (cfg.regularizer == "none" or cfg.reg_weight == 0)
              and cfg.feature_matching == 0 and cfg.label_smoothing == 0 and cfg.instance_noise == 0
              and cfg.pack == 1 and cfg.n_classes == 0 and cfg.optimizer == "adam")
-    if not (plain and _plain_mlp(G, MLPGenerator, nn.ReLU) and _plain_mlp(D, MLPDiscriminator, nn.LeakyReLU)
-            and trainer.forward_g is G and all(_fused_adam(o) for o in (trainer.opt_d, trainer.opt_g))):
+    if not (plain and _plain_mlp(G, (MLPGenerator, ImageMLPGenerator), nn.ReLU, tanh_output=True)
+            and _plain_mlp(D, (MLPDiscriminator,), nn.LeakyReLU) and trainer.forward_g is G and all(_fused_adam(o) for o in (trainer.opt_d, trainer.opt_g))):
         return None
     if getattr(D.net[1], "negative_slope", None) != LEAK:
         return None
@@ -50,17 +53,21 @@ class _Layers:
 
     def __init__(self, model: nn.Module):
         linear = list(model.net)[0::2]
+        self.tanh = type(model.net[-1]) is nn.Tanh  # a tanh output (ImageMLPGenerator's)
         with torch.no_grad():
             self.w = [layer.weight for layer in linear]
             self.wt = [w.t() for w in self.w]
             self.b = [layer.bias for layer in linear]
 
 
-def _plain_mlp(model: nn.Module, cls: type, activation: type) -> bool:
-    """`model` is exactly `cls` (no subclass), float32 on a CPU: Linear, activation, ..., Linear, no parametrization."""
-    if type(model) is not cls:
+def _plain_mlp(model: nn.Module, classes: tuple[type, ...], activation: type, tanh_output: bool = False) -> bool:
+    """`model` is exactly one of `classes` (no subclass), float32 on a CPU: Linear, activation, ..., Linear (then a
+    Tanh, where `tanh_output` allows one), no parametrization."""
+    if type(model) not in classes:
         return False
     layers = list(model.net)
+    if tanh_output and type(layers[-1]) is nn.Tanh:
+        layers = layers[:-1]
     linear = layers[0::2]
     return (all(type(layer) is nn.Linear for layer in linear) and all(type(a) is activation for a in layers[1::2])
             and len(layers) % 2 == 1
@@ -81,7 +88,7 @@ def _forward(net: _Layers, x: Tensor, activation: Callable[[Tensor], Tensor]) ->
         x = torch.addmm(b, x, wt)
         if i < last:
             x = activation(x)
-    return x, inputs
+    return (x.tanh_() if net.tanh else x), inputs
 
 
 def _backward(net: _Layers, inputs: list[Tensor], grad: Tensor, leak: float | None, weights: bool = True,
@@ -141,6 +148,7 @@ def _step(trainer, G: _Layers, D: _Layers) -> dict[str, float]:
     for _ in range(trainer.config.d_steps):
         x_real = trainer.sample_real()
         n = len(x_real)
+        x_real = x_real.reshape(n, -1)  # images (n, 1, 28, 28) as D's first layer reads them
         z, _ = trainer.latent(n, x_real.device)
         x_fake, _ = _forward(G, z, _relu)
         logits, inputs = _forward(D, torch.cat([x_real, x_fake]), _leaky)  # (2n, 1): real rows, then generated
@@ -156,6 +164,8 @@ def _step(trainer, G: _Layers, D: _Layers) -> dict[str, float]:
     logits, inputs = _forward(D, x_fake, _leaky)
     loss_g = F.softplus(-logits).mean()  # losses.g_loss_nonsaturating
     _, grad = _backward(D, inputs, torch.sigmoid(-logits).mul_(-1.0 / n), LEAK, weights=False, to_input=True)
+    if G.tanh:
+        grad = torch.ops.aten.tanh_backward(grad, x_fake)
     grads, _ = _backward(G, g_inputs, grad, None)
     _adam(trainer.opt_g, grads)
     if trainer.ema is not None:

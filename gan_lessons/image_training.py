@@ -149,15 +149,19 @@ def make_dcgan_trainer(cfg: DCGANConfig = DCGANConfig(), images: Tensor | None =
     return trainer
 
 
-def make_mlp_digits_trainer(cfg: MLPDigitsConfig = MLPDigitsConfig(), images: Tensor | None = None) -> GANTrainer:
+def make_mlp_digits_trainer(cfg: MLPDigitsConfig = MLPDigitsConfig(), images: Tensor | None = None,
+                            hand_written_backward: bool = True) -> GANTrainer:
     """A trainer for the MLP GAN of `cfg` on `images` (default: MNIST), everything on the device `cfg` names; sample
-    the average of G's weights with `trainer.sample(n, average=True)`."""
+    the average of G's weights with `trainer.sample(n, average=True)`. On a CPU its steps run with the backward pass
+    written by hand (fast_mlp.py: the same updates up to float rounding, about 1.25 times the steps a second; `make
+    bench` measures both); `hand_written_backward=False` trains with autograd."""
     device = get_device(cfg.device)
     seed_everything(cfg.seed)
     x = mnist_images(device)[0] if images is None else to_channels_last(images.to(device))
     generator = ImageMLPGenerator(cfg.z_dim, (cfg.width, 2 * cfg.width)).to(device)
     discriminator = image_mlp_discriminator().to(device)
-    return PiecesGANTrainer(generator, discriminator, BatchSampler(x, cfg.batch_size, seed=cfg.seed), cfg)
+    return PiecesGANTrainer(generator, discriminator, BatchSampler(x, cfg.batch_size, seed=cfg.seed), cfg,
+                            hand_written_backward=hand_written_backward)
 
 
 # The seeded runs of benchmarks/digits_study that lesson 06 reads: what made its MLP GAN reach the bar

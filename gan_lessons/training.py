@@ -139,14 +139,15 @@ class GANTrainer:
 
     `GANTrainer(G, D, sample_real, config)` or, for a quick experiment, keyword changes to the default GANConfig:
     `GANTrainer(G, D, sample_real, z_dim=100, lr_d=5e-4, lr_g=5e-4)`. `trainer.config` is always the configuration
-    the next step uses. `hand_written_backward=True` (the live lab) trains a plain 2-D MLP GAN on a CPU with
-    fast_mlp.py's step: the same updates up to float rounding, about 1.5 times as many steps a second.
+    the next step uses. `hand_written_backward=True` (the live lab, lesson 06's MLP GAN of digits) trains a plain
+    MLP GAN on a CPU with fast_mlp.py's step: the same updates up to float rounding, about 1.5 times as many steps a
+    second for the lab's 2-D GAN and about 1.25 times for the digits' GAN (`make bench`).
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, sample_real: Callable[[], Batch],
                  config: GANConfig | None = None, *, hand_written_backward: bool = False, **changes):
         config = replace(config if config is not None else GANConfig(), **changes)  # validated
-        self.hand_written_backward = hand_written_backward  # fast_mlp.py's step where it applies (the live lab)
+        self.hand_written_backward = hand_written_backward  # fast_mlp.py's step where it applies
         _check_noise_size(generator, config.z_dim)
         self.generator, self.discriminator, self.sample_real = generator, discriminator, sample_real
         self.forward_g = step_forward(generator)
@@ -201,7 +202,7 @@ class GANTrainer:
         else:
             self.ema.beta, self.ema.start = config.ema, config.ema_start
         # With hand_written_backward, the same updates with the backward pass written by hand where that computes
-        # the same thing up to float rounding (a plain 2-D MLP GAN on a CPU: fast_mlp.py); None elsewhere.
+        # the same thing up to float rounding (a plain MLP GAN on a CPU: fast_mlp.py); None elsewhere.
         self.step_without_autograd = step_without_autograd(self) if self.hand_written_backward else None
 
     # The learning rates now (a schedule such as fixes.LinearDecay may lower them below the configuration's);

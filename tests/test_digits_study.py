@@ -175,7 +175,7 @@ def test_lesson_06s_mlp_default_trains_as_the_candidate_the_study_chose():
     chosen = next(c for c in CANDIDATES if c.name == CHOSEN)
     images, trainers = _images(), []
     for build in (lambda: build_trainer(chosen, images),
-                  lambda: make_mlp_digits_trainer(MLPDigitsConfig(device="cpu"), images)):
+                  lambda: make_mlp_digits_trainer(MLPDigitsConfig(device="cpu"), images, hand_written_backward=False)):
         trainers.append(build())
         for _ in range(3):
             trainers[-1].step()  # before the next one is built: the steps' noise comes from torch's global generator

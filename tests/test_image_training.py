@@ -193,7 +193,7 @@ def test_benchmarks_run_in_quick_mode_and_write_records(tmp_path):
     records = {r["name"]: r for r in json.loads(out.read_text())}
     assert set(records) == {"dcgan_mnist.images_per_s", "dcgan_mnist.images_per_s_1_thread",
                             "dcgan_mnist.g_fast_cpu_forward_images_per_s", "dcgan_mnist.busy_core_slowdown",
-                            "time_to_digits.seconds",
+                            "time_to_digits.seconds", "time_to_digits.mlp_steps_per_s",
                             "time_to_digits_conditional.seconds"}
     for r in records.values():
         assert set(r) == {"name", "value", "unit", "target", "better", "baseline", "note"}
