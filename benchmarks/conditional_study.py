@@ -18,11 +18,11 @@ from pathlib import Path
 import torch
 
 from gan_lessons.classifier import load_classifier, predict_proba, training_split
-from gan_lessons.config import check_float, seed_everything
-from gan_lessons.data.images import BatchSampler, to_unit_range
+from gan_lessons.config import check_float
+from gan_lessons.data.images import to_unit_range
 from gan_lessons.data.mnist import load_mnist_for_training
 from gan_lessons.image_metrics import MIN_SAMPLES, DigitClock, digit_scores
-from gan_lessons.models import ConditionalMLPGenerator, ProjectionDiscriminator
+from gan_lessons.image_training import conditional_mnist_trainer
 from gan_lessons.training import GANTrainer
 
 BAR = 9.0  # time_to_digits_conditional's score
@@ -30,7 +30,8 @@ BAR = 9.0  # time_to_digits_conditional's score
 
 @dataclass(frozen=True)
 class Variant:
-    """Lesson 09's projection GAN (G 110-128-256-784, Adam 1e-3, batch 64, an EMA of G from step 150) with these."""
+    """Lesson 09's projection GAN (G 110-128-256-784, Adam 1e-3, batch 64, an EMA of G from step 150) with these
+    settings (`conditional_mnist_trainer`'s arguments)."""
 
     name: str
     d_widths: tuple[int, ...] = (256, 128)
@@ -48,12 +49,9 @@ VARIANTS = (
 
 
 def build(variant: Variant, images: torch.Tensor, labels: torch.Tensor, seed: int) -> GANTrainer:
-    """The variant's trainer, built in conditional_mnist_trainer's order from `seed`."""
-    seed_everything(seed)
-    generator = ConditionalMLPGenerator(100, 10, (128, 256))
-    discriminator = ProjectionDiscriminator(10, variant.d_widths)
-    return GANTrainer(generator, discriminator, BatchSampler(images, 64, seed=seed, labels=labels), z_dim=100,
-                      n_classes=10, lr_d=1e-3, lr_g=1e-3, beta1=variant.beta1, ema=variant.ema, ema_start=150)
+    """The variant's trainer: lesson 09's (conditional_mnist_trainer) with the variant's settings."""
+    return conditional_mnist_trainer(images, labels, seed, d_widths=variant.d_widths, beta1=variant.beta1,
+                                     ema=variant.ema)
 
 
 def run(variant: Variant, seed: int, classifier, images, labels, seconds: float, every: float) -> dict:

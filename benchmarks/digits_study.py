@@ -201,9 +201,6 @@ def build_trainer(candidate: Candidate, images: Tensor) -> GANTrainer:
 
 
 # -- training on the clock -----------------------------------------------------------------------------------------
-StudyClock = DigitClock  # scores the EMA of G when the trainer keeps one, on fixed noise drawn like the trainer's
-
-
 def train_for(trainer: GANTrainer, clock: DigitClock, seconds: float,
               schedule: Callable[[float], float] = SCHEDULES["constant"]) -> None:
     """Train until the clock has counted `seconds` of training, the learning rates times schedule(fraction of the
@@ -228,7 +225,7 @@ def run_candidate(candidate: Candidate, classifier: nn.Module, images: Tensor, s
     torch.set_num_threads(candidate.threads)
     try:
         trainer = build_trainer(candidate, images)
-        clock = StudyClock(trainer, classifier, every)
+        clock = DigitClock(trainer, classifier, every)  # scores the EMA of G where there is one
         train_for(trainer, clock, seconds, SCHEDULES[candidate.schedule])
     finally:
         torch.set_num_threads(threads)
@@ -291,8 +288,8 @@ def table(rows: list[dict], seconds: float) -> str:
 
 def by_seed_table(rows: list[dict], seconds: float) -> str:
     """A row per candidate over its seeds: mean and spread of the score at the end, and each seed's time to the bar."""
-    lines = [f"| candidate | seeds | score at {seconds:g} s, mean ± std | lowest | reached the bar | at (s, each seed) |",
-             "|---|---|---|---|---|---|"]
+    lines = [f"| candidate | seeds | score at {seconds:g} s, mean ± std | lowest | reached the bar "
+             "| at (s, each seed) |", "|---|---|---|---|---|---|"]
     for name in dict.fromkeys(r["candidate"] for r in rows):
         mine = [r for r in rows if r["candidate"] == name]
         scores = torch.tensor([r["score_end"] for r in mine], dtype=torch.float64)

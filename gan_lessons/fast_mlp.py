@@ -39,7 +39,8 @@ def step_without_autograd(trainer) -> Callable[[], dict[str, float]] | None:
              and cfg.feature_matching == 0 and cfg.label_smoothing == 0 and cfg.instance_noise == 0
              and cfg.pack == 1 and cfg.n_classes == 0 and cfg.optimizer == "adam")
     if not (plain and _plain_mlp(G, (MLPGenerator, ImageMLPGenerator), nn.ReLU, tanh_output=True)
-            and _plain_mlp(D, (MLPDiscriminator,), nn.LeakyReLU) and trainer.forward_g is G and all(_fused_adam(o) for o in (trainer.opt_d, trainer.opt_g))):
+            and _plain_mlp(D, (MLPDiscriminator,), nn.LeakyReLU) and trainer.forward_g is G
+            and all(_fused_adam(o) for o in (trainer.opt_d, trainer.opt_g))):
         return None
     if getattr(D.net[1], "negative_slope", None) != LEAK:
         return None

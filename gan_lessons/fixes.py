@@ -111,7 +111,8 @@ class EMA:
 
     def sample(self, n: int, z_dim: int | None = None) -> Tensor:
         """n samples of the averaged generator, on the CPU; z ~ N(0, I) of G's noise dimension. A trainer whose noise
-        is not plain N(0, I) (labels, or lesson 06's pieces) samples its average with `trainer.sample(n, average=True)`."""
+        is not plain N(0, I) (labels, or lesson 06's pieces) samples its average with
+        `trainer.sample(n, average=True)`."""
         G = self.generator
         return generate(G, torch.randn(n, z_dim or G.z_dim, device=next(G.parameters()).device))
 

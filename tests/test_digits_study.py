@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from benchmarks.digits_study import (CANDIDATES, CHOSEN, LESSON_06, MLP, SCHEDULES, Candidate, PiecesNoise, StudyClock,
+from benchmarks.digits_study import (CANDIDATES, CHOSEN, LESSON_06, MLP, SCHEDULES, Candidate, PiecesNoise,
                                      build_trainer, by_seed_table, main, markdown, settings, summarize, table,
                                      train_for, write_outputs)
 from gan_lessons.classifier import predict_proba
-from gan_lessons.image_metrics import digit_scores
+from gan_lessons.image_metrics import DigitClock, digit_scores
 from gan_lessons.image_training import DCGANConfig, MLPDigitsConfig, make_dcgan_trainer, make_mlp_digits_trainer
 from gan_lessons.latent import Noise
 from gan_lessons.models import ImageMLPGenerator, generate
@@ -53,7 +53,7 @@ class SleepyTrainer:
 
 def test_the_curve_counts_training_time_and_leaves_scoring_out():
     trainer, start = SleepyTrainer(), time.perf_counter()
-    clock = StudyClock(trainer, SlowClassifier(delay=0.1), every=0.05, n=10)
+    clock = DigitClock(trainer, SlowClassifier(delay=0.1), every=0.05, n=10)
     train_for(trainer, clock, seconds=0.3)
     wall = time.perf_counter() - start
     scoring = 0.1 * len(clock.log)
@@ -66,7 +66,7 @@ def test_the_curve_counts_training_time_and_leaves_scoring_out():
 
 def test_the_linear_schedule_brings_the_learning_rates_down_to_zero():
     trainer = SleepyTrainer()
-    train_for(trainer, StudyClock(trainer, SlowClassifier(), every=1.0, n=10), 0.2, SCHEDULES["linear"])
+    train_for(trainer, DigitClock(trainer, SlowClassifier(), every=1.0, n=10), 0.2, SCHEDULES["linear"])
     lr_g, lr_d = trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]
     assert 0 < lr_g < 0.01 and 0 < lr_d < 0.01  # the last step ran at (1 - t/T) of 0.1, t within 12 ms of T
 
@@ -107,7 +107,7 @@ def test_the_ema_candidate_is_scored_on_the_averaged_generator():
             trainer = build_trainer(c, _images())
             for _ in range(3):
                 trainer.step()
-            clock = StudyClock(trainer, classifier, n=50)
+            clock = DigitClock(trainer, classifier, n=50)
             averaged, live = generate(trainer.ema.generator, clock.z), generate(trainer.generator, clock.z)
             assert not torch.allclose(averaged, live)
             assert torch.equal(clock.images(), averaged), c.name
@@ -184,5 +184,6 @@ def test_lesson_06s_mlp_default_trains_as_the_candidate_the_study_chose():
     for a, b in zip((*ours.ema.generator.parameters(), *ours.discriminator.parameters()),
                     (*library.ema.generator.parameters(), *library.discriminator.parameters()), strict=True):
         assert torch.equal(a, b)
-    assert f"(`image_training.MLPDigitsConfig`): {CHOSEN}; score at 10 s: 8.10." in markdown("c", "m", [summarize(chosen, _log([5.0, 8.1]), 10)],
-                              {"n": 2000, "score": 9.6, "kl": 0.001, "classes": 10, "confidence": 0.99}, 10, 5)
+    report = markdown("c", "m", [summarize(chosen, _log([5.0, 8.1]), 10)],
+                      {"n": 2000, "score": 9.6, "kl": 0.001, "classes": 10, "confidence": 0.99}, 10, 5)
+    assert f"(`image_training.MLPDigitsConfig`): {CHOSEN}; score at 10 s: 8.10." in report
